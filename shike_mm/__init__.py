@@ -1,0 +1,22 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""shike-mm: long-tailed recognition (SHIKE, RIDE, baselines) for mmpretrain.
+
+Importing the package registers every component into mmpretrain's registries
+(``MODELS``, ``DATASETS``, ``DATA_SAMPLERS``, ``TRANSFORMS``, ``HOOKS``,
+``METRICS``, ``PARAM_SCHEDULERS``, ``RUNNERS``, ``MODEL_WRAPPERS``) and
+allow-lists the globals that mmengine checkpoints need for ``weights_only``
+loading. Configs load it with::
+
+    custom_imports = dict(imports=['shike_mm'], allow_failed_imports=False)
+"""
+from .utils import register_checkpoint_safe_globals
+from .version import __version__
+
+from . import datasets  # noqa: F401,E402
+from . import engine  # noqa: F401,E402
+from . import evaluation  # noqa: F401,E402
+from . import models  # noqa: F401,E402
+
+register_checkpoint_safe_globals()
+
+__all__ = ['__version__', 'register_checkpoint_safe_globals']

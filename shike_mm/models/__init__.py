@@ -1,0 +1,4 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+from .backbones import *  # noqa: F401,F403
+from .heads import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
