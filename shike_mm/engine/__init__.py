@@ -2,3 +2,4 @@
 from .hooks import *  # noqa: F401,F403
 from .runners import *  # noqa: F401,F403
 from .schedulers import *  # noqa: F401,F403
+from .wrappers import *  # noqa: F401,F403

@@ -1,1 +1,5 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
+from .cifar10_auto_augment import CIFAR10_POLICIES, CIFAR10AutoAugment
+from .random_cutout import RandomCutout
+
+__all__ = ['CIFAR10_POLICIES', 'CIFAR10AutoAugment', 'RandomCutout']

@@ -1,0 +1,126 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""One shared way to read per-class image counts off any dataset."""
+from typing import List, Optional
+
+import numpy as np
+from mmengine.dataset import (ClassBalancedDataset, ConcatDataset,
+                              RepeatDataset)
+from torch.utils.data import Subset
+
+
+def _num_classes_of(dataset) -> Optional[int]:
+    """Length of ``metainfo['classes']`` when the dataset declares it."""
+    metainfo = getattr(dataset, 'metainfo', None)
+    if isinstance(metainfo, dict) and metainfo.get('classes') is not None:
+        return len(metainfo['classes'])
+    return None
+
+
+def get_sample_labels(dataset) -> np.ndarray:
+    """The single ground-truth label of every sample, in index order.
+
+    Uses ``dataset.get_gt_labels()`` when the dataset has it (every
+    mmpretrain dataset and :class:`LongTailDataset` do), otherwise
+    ``dataset.get_cat_ids(i)`` for each index (mmengine's wrappers such as
+    ``RepeatDataset`` and ``ConcatDataset``). Labels are read from the
+    annotations only; no image is loaded.
+
+    Args:
+        dataset: A single-label classification dataset.
+
+    Returns:
+        np.ndarray: Labels of shape (N, ), dtype int64, N = ``len(dataset)``.
+    """
+    if hasattr(dataset, 'get_gt_labels'):
+        labels = np.asarray(dataset.get_gt_labels())
+    elif hasattr(dataset, 'get_cat_ids'):
+        labels = []
+        for idx in range(len(dataset)):
+            cat_ids = list(dataset.get_cat_ids(idx))
+            if len(cat_ids) != 1:
+                raise ValueError(
+                    f'{type(dataset).__name__}: sample {idx} has labels '
+                    f'{cat_ids}; class counts need exactly one label per '
+                    'sample (single-label classification).')
+            labels.append(int(cat_ids[0]))
+        labels = np.asarray(labels)
+    else:
+        raise TypeError(
+            f'{type(dataset).__name__} has neither `class_counts`, '
+            '`get_gt_labels()` nor `get_cat_ids(idx)`, so its class counts '
+            'cannot be read.')
+    if labels.ndim != 1:
+        raise ValueError(
+            f'{type(dataset).__name__}.get_gt_labels() returned shape '
+            f'{labels.shape}; class counts need one label per sample.')
+    return labels.astype(np.int64)
+
+
+def _bincount(labels: np.ndarray, dataset) -> List[int]:
+    if labels.size and labels.min() < 0:
+        raise ValueError(f'{type(dataset).__name__} holds a negative label '
+                         f'({int(labels.min())}).')
+    return np.bincount(labels).tolist() if labels.size else []
+
+
+def _raw_counts(dataset) -> List[int]:
+    """Counts of distinct samples per class, wrappers unwrapped."""
+    counts = getattr(dataset, 'class_counts', None)
+    if counts is not None:
+        return [int(c) for c in counts]
+    if isinstance(dataset, (RepeatDataset, ClassBalancedDataset)):
+        return _raw_counts(dataset.dataset)
+    if isinstance(dataset, ConcatDataset):
+        parts = [_raw_counts(d) for d in dataset.datasets]
+        total = np.zeros(max(len(p) for p in parts), dtype=np.int64)
+        for p in parts:
+            total[:len(p)] += np.asarray(p, dtype=np.int64)
+        return total.tolist()
+    if isinstance(dataset, Subset):
+        labels = get_sample_labels(dataset.dataset)[np.asarray(
+            dataset.indices, dtype=np.int64)]
+        return _bincount(labels, dataset.dataset)
+    return _bincount(get_sample_labels(dataset), dataset)
+
+
+def get_class_counts(dataset, num_classes: Optional[int] = None) -> List[int]:
+    """Number of training images of every class of ``dataset``.
+
+    This is the one function that hands class counts to the rest of
+    shike-mm: ``ClassCountsHook`` calls it on the training dataset and passes
+    the result to :meth:`LongTailAccuracy.set_class_counts` and to the losses
+    (balanced softmax, LDAM), so no config ever carries a hand-copied count
+    list.
+
+    Resolution order:
+
+    1. ``dataset.class_counts`` when the dataset exposes it
+       (:class:`LongTailDataset`, :class:`LongTailListDataset` and its
+       subclasses).
+    2. mmengine wrappers are unwrapped: ``RepeatDataset`` and
+       ``ClassBalancedDataset`` report the counts of the dataset they wrap
+       (distinct images, not repeats), ``ConcatDataset`` the sum over its
+       parts; ``torch.utils.data.Subset`` counts its indices.
+    3. Otherwise a bincount of ``get_gt_labels()`` (or of ``get_cat_ids``).
+
+    Args:
+        dataset: A single-label classification dataset.
+        num_classes (int, optional): Length of the returned list. Defaults to
+            ``len(dataset.metainfo['classes'])`` when declared, else the
+            largest label + 1. Classes without images count 0.
+
+    Returns:
+        list[int]: ``num_classes`` non-negative counts, class 0 first.
+    """
+    counts = _raw_counts(dataset)
+    if num_classes is None:
+        num_classes = _num_classes_of(dataset)
+    if num_classes is None:
+        num_classes = len(counts)
+    if len(counts) > num_classes and any(counts[num_classes:]):
+        bad = next(i for i in range(num_classes, len(counts)) if counts[i])
+        raise ValueError(
+            f'{type(dataset).__name__} holds label {bad}, outside '
+            f'[0, {num_classes}) for num_classes={num_classes}.')
+    counts = counts[:num_classes]
+    return counts + [0] * (num_classes - len(counts))

@@ -1,0 +1,140 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+import os.path as osp
+from typing import List
+
+import numpy as np
+from mmengine.fileio import exists, list_from_file
+
+from mmpretrain.datasets import CustomDataset
+from mmpretrain.registry import DATASETS
+
+
+@DATASETS.register_module()
+class LongTailListDataset(CustomDataset):
+    """A long-tailed benchmark read from a list file.
+
+    The list file holds one ``relative/path label`` per line; the path is
+    relative to ``data_prefix`` (by default ``data_root``)::
+
+        train/n01440764/n01440764_10026.JPEG 0
+        train/n01443537/n01443537_10007.JPEG 1
+
+    Parsing is mmpretrain's :class:`CustomDataset` (``ann_file`` mode). On
+    top of it this class
+
+    - checks every label lies in ``[0, num_classes)``, ``num_classes`` being
+      the length of ``metainfo['classes']``; a bad or malformed line is an
+      error that names the file, the line number and the value;
+    - raises ``FileNotFoundError`` naming the image path when a listed image
+      is missing at load time (paths are not checked up front: the lists
+      hold up to ~440 K entries);
+    - exposes :attr:`class_counts`, the number of images of every class,
+      read from the labels.
+
+    Subclasses set ``METAINFO``; this class may be used directly with
+    ``metainfo=dict(classes=...)`` or ``classes=<file of names>``.
+
+    Args:
+        ann_file (str): The list file, relative to ``data_root`` unless
+            absolute.
+        data_root (str): Root of the list file and of the images.
+            Defaults to ''.
+        data_prefix (str | dict): Folder of the images, relative to
+            ``data_root``. Defaults to '' (``data_root`` itself).
+        **kwargs: Other arguments of :class:`mmpretrain.datasets.CustomDataset`
+            (``pipeline``, ``metainfo``, ``test_mode``, ``lazy_init``, ...).
+    """
+
+    def __init__(self,
+                 ann_file: str,
+                 data_root: str = '',
+                 data_prefix='',
+                 **kwargs):
+        if not ann_file:
+            raise ValueError(f'{type(self).__name__}: ann_file (the '
+                             '`relative/path label` list file) must be set')
+        if not kwargs.pop('with_label', True):
+            raise ValueError(f'{type(self).__name__}: list files of the '
+                             'long-tail benchmarks carry labels; '
+                             'with_label=False is not supported.')
+        super().__init__(
+            ann_file=ann_file,
+            data_root=data_root,
+            data_prefix=data_prefix,
+            **kwargs)
+
+    @property
+    def num_classes(self) -> int:
+        """int: Number of classes declared in ``metainfo``."""
+        return len(self.CLASSES)
+
+    def load_data_list(self) -> List[dict]:
+        """Parse the list file and validate its labels."""
+        cls = type(self).__name__
+        if not exists(self.ann_file):
+            raise FileNotFoundError(
+                f'{cls}: list file {self.ann_file} does not exist (expected '
+                'one `relative/path label` per line under data_root '
+                f"'{self.data_root}').")
+        try:
+            data_list = super().load_data_list()
+        except ValueError:
+            self._raise_malformed_line()
+            raise
+        if self.CLASSES is None:
+            raise ValueError(
+                f'{cls}: the number of classes is unknown; give '
+                '`metainfo=dict(classes=...)` or `classes=`.')
+        num_classes = len(self.CLASSES)
+        for lineno, info in enumerate(data_list, start=1):
+            label = info['gt_label']
+            if not 0 <= label < num_classes:
+                raise ValueError(
+                    f'{cls}: {self.ann_file}, line {lineno}: label {label} '
+                    f'is outside [0, {num_classes}) '
+                    f"(image '{info['img_path']}').")
+        return data_list
+
+    def _raise_malformed_line(self) -> None:
+        """Find the first line that is not ``path label`` and raise."""
+        for lineno, line in enumerate(list_from_file(self.ann_file), 1):
+            parts = line.strip().rsplit(' ', 1)
+            ok = len(parts) == 2 and parts[0]
+            if ok:
+                try:
+                    int(parts[1])
+                except ValueError:
+                    ok = False
+            if not ok:
+                raise ValueError(
+                    f'{type(self).__name__}: {self.ann_file}, line {lineno}: '
+                    f'expected `relative/path label` with an integer label, '
+                    f'got {line!r}.')
+
+    def prepare_data(self, idx: int):
+        """Run the pipeline on sample ``idx``, after checking its image
+        exists (local paths only)."""
+        data_info = self.get_data_info(idx)
+        img_path = data_info.get('img_path')
+        if (img_path is not None and '://' not in str(img_path)
+                and not osp.exists(img_path)):
+            raise FileNotFoundError(
+                f'{type(self).__name__}: image {img_path} (sample {idx}, '
+                f'listed in {self.ann_file}) does not exist.')
+        return self.pipeline(data_info)
+
+    def get_gt_labels(self) -> np.ndarray:
+        """Labels of all samples.
+
+        Returns:
+            np.ndarray: Labels of shape (N, ), dtype int64.
+        """
+        return np.array(
+            [self.get_data_info(i)['gt_label'] for i in range(len(self))],
+            dtype=np.int64)
+
+    @property
+    def class_counts(self) -> List[int]:
+        """list[int]: Images per class, length ``num_classes``."""
+        labels = self.get_gt_labels()
+        return np.bincount(labels, minlength=self.num_classes).tolist()

@@ -1,0 +1,482 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+import copy
+import re
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import build_conv_layer, build_norm_layer
+from mmengine.logging import MMLogger
+from mmengine.model.weight_init import constant_init
+from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
+from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
+from mmpretrain.models.backbones.base_backbone import BaseBackbone
+from mmpretrain.models.backbones.resnet import (BasicBlock, Bottleneck,
+                                                ResLayer, get_expansion)
+from mmpretrain.models.backbones.resnext import \
+    Bottleneck as ResNeXtBottleneck
+from mmpretrain.registry import MODELS
+
+
+@MODELS.register_module()
+class MultiExpertResNet(BaseBackbone):
+    """ResNet split into a shared trunk and per-expert copies of its tail.
+
+    The network is the usual ResNet stage list (built from mmpretrain's
+    ``ResLayer`` with ``BasicBlock``, ``Bottleneck`` or ResNeXt's
+    ``Bottleneck``). The stem and the first ``num_shared_stages`` stages are
+    shared; every later stage is instantiated once per expert. That one
+    parameter covers both splits used in this project:
+
+    - SHIKE: ``num_shared_stages = num_stages - 1`` (only the last stage is
+      per expert), see :class:`SHIKEResNet`.
+    - RIDE: ``num_shared_stages=1`` with ``expert_channels=(24, 48)`` (stages
+      2-3 per expert, narrowed). RIDE's zero-padding shortcuts are a
+      different residual layer: override :meth:`make_res_layer`.
+
+    Module names (they matter for pretrained weights and parameter groups):
+    stem ``conv1``/``bn1`` (+ ``maxpool`` for ImageNet), shared stages
+    ``layer1`` .. ``layer{S}``, expert m's stages
+    ``experts.{m}.layer{S+1}`` .. ``experts.{m}.layer{num_stages}``, i.e. a
+    stage keeps the name it has in mmpretrain's/torchvision's ``ResNet``.
+
+    Architectures (``depth``):
+
+    - CIFAR (6n + 2): 20, 32, 44, 56, 110. Stem 3x3 conv, 16 channels,
+      stride 1 + BN + ReLU, no max-pool; 3 stages of ``BasicBlock`` with
+      widths 16/32/64 and strides 1/2/2; 1x1 conv + BN shortcut where the
+      shape changes.
+    - ImageNet: 18, 34 (``BasicBlock``), 50, 101, 152 (``Bottleneck``).
+      Stem 7x7 conv stride 2 + BN + ReLU + 3x3 max-pool stride 2; 4 stages,
+      strides 1/2/2/2, outputs 64/128/256/512 x expansion. ``groups > 1``
+      selects ResNeXt's bottleneck (ResNeXt-50 32x4d: ``depth=50,
+      groups=32, width_per_group=4``).
+
+    Args:
+        depth (int): Network depth, a key of ``arch_settings``.
+        num_experts (int): Number of experts M. Defaults to 3.
+        num_shared_stages (int, optional): Number of shared stages S,
+            ``0 <= S < num_stages``. Defaults to ``num_stages - 1``.
+        in_channels (int): Input image channels. Defaults to 3.
+        stem_channels (int, optional): Stem output channels. Defaults to 16
+            (CIFAR) or 64 (ImageNet).
+        base_channels (int, optional): Width of the first stage before the
+            block expansion. Defaults to 16 (CIFAR) or 64 (ImageNet).
+        expert_channels (Sequence[int], optional): Output channels of the
+            per-expert stages (``num_stages - S`` values). Defaults to the
+            plain ResNet widths.
+        strides (Sequence[int], optional): Stride of the first block of each
+            stage. Defaults to (1, 2, 2) (CIFAR) or (1, 2, 2, 2) (ImageNet).
+        groups (int): Groups of the 3x3 conv in ResNeXt bottlenecks; 1 means
+            a plain ResNet. Defaults to 1.
+        width_per_group (int): ResNeXt width per group. Defaults to 4.
+        style (str): 'pytorch' or 'caffe' (where the bottleneck strides).
+            Defaults to 'pytorch'.
+        avg_down (bool): AvgPool + 1x1 conv shortcut when downsampling.
+            Defaults to False.
+        frozen_stages (int): Stages to freeze (no grad, BN in eval mode):
+            -1 none, 0 the stem, k the stem and stages 1..k. A stage index
+            above S freezes that stage in every expert. ``frozen_stages=S``
+            freezes the whole shared part. Defaults to -1.
+        conv_cfg (dict, optional): Conv layer config. Defaults to None.
+        norm_cfg (dict): Norm layer config. Defaults to
+            ``dict(type='BN', requires_grad=True)``.
+        norm_eval (bool): Keep every BN in eval mode during training.
+            Defaults to False.
+        with_cp (bool): Gradient checkpointing inside the blocks.
+            Defaults to False.
+        zero_init_residual (bool): Zero-init the last BN of every block.
+            Defaults to False (the SHIKE reference keeps BN defaults).
+        init_cfg (dict | list[dict], optional): Defaults to Kaiming-normal
+            (``mode='fan_in'``, as ``nn.init.kaiming_normal_``) for convs
+            and weight 1 / bias 0 for norms. A ``dict(type='Pretrained',
+            checkpoint=..., prefix=None)`` entry loads a plain single-path
+            ResNet checkpoint after that default init; see
+            :meth:`init_weights`.
+
+    Shapes:
+        - input: (B, in_channels, H, W)
+        - output: tuple of M tensors (B, C_last, H_last, W_last), one per
+          expert (the last per-expert stage output).
+    """
+
+    arch_settings = {
+        # depth: (block, blocks per stage, stem type)
+        20: (BasicBlock, (3, 3, 3), 'cifar'),
+        32: (BasicBlock, (5, 5, 5), 'cifar'),
+        44: (BasicBlock, (7, 7, 7), 'cifar'),
+        56: (BasicBlock, (9, 9, 9), 'cifar'),
+        110: (BasicBlock, (18, 18, 18), 'cifar'),
+        18: (BasicBlock, (2, 2, 2, 2), 'imagenet'),
+        34: (BasicBlock, (3, 4, 6, 3), 'imagenet'),
+        50: (Bottleneck, (3, 4, 6, 3), 'imagenet'),
+        101: (Bottleneck, (3, 4, 23, 3), 'imagenet'),
+        152: (Bottleneck, (3, 8, 36, 3), 'imagenet'),
+    }
+    stem_settings = {
+        'cifar': dict(stem_channels=16, base_channels=16, strides=(1, 2, 2)),
+        'imagenet':
+        dict(stem_channels=64, base_channels=64, strides=(1, 2, 2, 2)),
+    }
+    default_init_cfg = [
+        dict(type='Kaiming', layer=['Conv2d'], mode='fan_in'),
+        dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
+    ]
+
+    def __init__(self,
+                 depth: int,
+                 num_experts: int = 3,
+                 num_shared_stages: Optional[int] = None,
+                 in_channels: int = 3,
+                 stem_channels: Optional[int] = None,
+                 base_channels: Optional[int] = None,
+                 expert_channels: Optional[Sequence[int]] = None,
+                 strides: Optional[Sequence[int]] = None,
+                 groups: int = 1,
+                 width_per_group: int = 4,
+                 style: str = 'pytorch',
+                 avg_down: bool = False,
+                 frozen_stages: int = -1,
+                 conv_cfg: Optional[dict] = None,
+                 norm_cfg: dict = dict(type='BN', requires_grad=True),
+                 norm_eval: bool = False,
+                 with_cp: bool = False,
+                 zero_init_residual: bool = False,
+                 init_cfg=None):
+        super().__init__(
+            copy.deepcopy(self.default_init_cfg)
+            if init_cfg is None else init_cfg)
+        if depth not in self.arch_settings:
+            raise KeyError(f'invalid depth {depth} for {type(self).__name__},'
+                           f' choose from {sorted(self.arch_settings)}')
+        if num_experts < 1:
+            raise ValueError(f'num_experts must be >= 1, got {num_experts}')
+        block, stage_blocks, stem_type = self.arch_settings[depth]
+        stem_defaults = self.stem_settings[stem_type]
+        self.depth = depth
+        self.stem_type = stem_type
+        self.num_experts = num_experts
+        self.stage_blocks = tuple(stage_blocks)
+        self.num_stages = len(stage_blocks)
+        if num_shared_stages is None:
+            num_shared_stages = self.num_stages - 1
+        if not 0 <= num_shared_stages < self.num_stages:
+            raise ValueError(
+                f'num_shared_stages must be in [0, {self.num_stages - 1}] '
+                f'for depth {depth}, got {num_shared_stages}')
+        self.num_shared_stages = num_shared_stages
+        self.stem_channels = stem_channels or stem_defaults['stem_channels']
+        self.base_channels = base_channels or stem_defaults['base_channels']
+        self.strides = tuple(strides or stem_defaults['strides'])
+        if len(self.strides) != self.num_stages:
+            raise ValueError(f'strides needs {self.num_stages} values, got '
+                             f'{self.strides}')
+        self.groups = groups
+        self.width_per_group = width_per_group
+        if groups > 1:
+            if block is not Bottleneck:
+                raise ValueError('groups > 1 (ResNeXt) needs a bottleneck '
+                                 f'depth, got depth={depth}')
+            block = ResNeXtBottleneck
+        self.block = block
+        self.expansion = get_expansion(block)
+        self.style = style
+        self.avg_down = avg_down
+        self.frozen_stages = frozen_stages
+        self.conv_cfg = conv_cfg
+        self.norm_cfg = norm_cfg
+        self.norm_eval = norm_eval
+        self.with_cp = with_cp
+        self.zero_init_residual = zero_init_residual
+
+        # Output channels of every stage, per-expert ones possibly narrowed.
+        stage_channels = [
+            self.base_channels * self.expansion * 2**i
+            for i in range(self.num_stages)
+        ]
+        num_expert_stages = self.num_stages - num_shared_stages
+        if expert_channels is not None:
+            if len(expert_channels) != num_expert_stages:
+                raise ValueError(
+                    f'expert_channels needs {num_expert_stages} values (one '
+                    f'per expert stage), got {tuple(expert_channels)}')
+            stage_channels[num_shared_stages:] = list(expert_channels)
+        self.stage_channels = tuple(stage_channels)
+
+        self._make_stem_layer(in_channels, self.stem_channels)
+        # Shared stages.
+        self.shared_layers = []
+        _in = self.stem_channels
+        for i in range(num_shared_stages):
+            name = f'layer{i + 1}'
+            self.add_module(name, self.make_stage(i, _in, stage_channels[i]))
+            self.shared_layers.append(name)
+            _in = stage_channels[i]
+        # Per-expert stages.
+        self.experts = nn.ModuleList()
+        for _ in range(num_experts):
+            layers = OrderedDict()
+            _exp_in = _in
+            for i in range(num_shared_stages, self.num_stages):
+                layers[f'layer{i + 1}'] = self.make_stage(
+                    i, _exp_in, stage_channels[i])
+                _exp_in = stage_channels[i]
+            self.experts.append(nn.Sequential(layers))
+        self.feat_dim = stage_channels[-1]
+
+        self._freeze_stages()
+
+    # ------------------------------------------------------------------
+    # construction
+    # ------------------------------------------------------------------
+    def make_res_layer(self, **kwargs) -> nn.Module:
+        """Build one residual stage; the single hook for block variants.
+
+        Receives ``ResLayer`` keyword arguments (``block``, ``num_blocks``,
+        ``in_channels``, ``out_channels``, ``expansion``, ``stride``,
+        ``style``, ``avg_down``, ``with_cp``, ``conv_cfg``, ``norm_cfg`` and
+        for ResNeXt ``groups``, ``width_per_group``, ``base_channels``).
+        """
+        return ResLayer(**kwargs)
+
+    def make_stage(self, stage_idx: int, in_channels: int,
+                   out_channels: int) -> nn.Module:
+        """Build stage ``stage_idx`` (0-based) of the architecture.
+
+        Shared and per-expert stages are built by this same method; only
+        ``in_channels``/``out_channels`` may differ (narrowed experts).
+
+        Args:
+            stage_idx (int): 0-based stage index.
+            in_channels (int): Input channels.
+            out_channels (int): Output channels (after expansion).
+
+        Returns:
+            nn.Module: The stage (an mmpretrain ``ResLayer`` by default).
+        """
+        kwargs = dict(
+            block=self.block,
+            num_blocks=self.stage_blocks[stage_idx],
+            in_channels=in_channels,
+            out_channels=out_channels,
+            expansion=self.expansion,
+            stride=self.strides[stage_idx],
+            style=self.style,
+            avg_down=self.avg_down,
+            with_cp=self.with_cp,
+            conv_cfg=self.conv_cfg,
+            norm_cfg=self.norm_cfg)
+        if self.groups > 1:
+            kwargs.update(
+                groups=self.groups,
+                width_per_group=self.width_per_group,
+                base_channels=self.base_channels)
+        return self.make_res_layer(**kwargs)
+
+    def _make_stem_layer(self, in_channels: int, stem_channels: int) -> None:
+        cifar = self.stem_type == 'cifar'
+        self.conv1 = build_conv_layer(
+            self.conv_cfg,
+            in_channels,
+            stem_channels,
+            kernel_size=3 if cifar else 7,
+            stride=1 if cifar else 2,
+            padding=1 if cifar else 3,
+            bias=False)
+        self.norm1_name, norm1 = build_norm_layer(
+            self.norm_cfg, stem_channels, postfix=1)
+        self.add_module(self.norm1_name, norm1)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.Identity() if cifar else nn.MaxPool2d(
+            kernel_size=3, stride=2, padding=1)
+
+    @property
+    def norm1(self) -> nn.Module:
+        return getattr(self, self.norm1_name)
+
+    @property
+    def stage_out_channels(self) -> Tuple[int, ...]:
+        """Output channels of stages 1..num_stages (expert widths last)."""
+        return self.stage_channels
+
+    # ------------------------------------------------------------------
+    # forward
+    # ------------------------------------------------------------------
+    def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
+        """Stem: (B, 3, H, W) -> (B, stem_channels, H', W')."""
+        x = self.relu(self.norm1(self.conv1(x)))
+        return self.maxpool(x)
+
+    def forward_shared(self, x: torch.Tensor) -> List[torch.Tensor]:
+        """Run the shared part.
+
+        Args:
+            x (Tensor): Images, shape (B, in_channels, H, W).
+
+        Returns:
+            list[Tensor]: ``S + 1`` maps; index 0 is the stem output and
+            index s (1-based, like ``fusion_stages``) the output of shared
+            stage s. The last one is the experts' input.
+        """
+        feats = [self.forward_stem(x)]
+        for name in self.shared_layers:
+            feats.append(getattr(self, name)(feats[-1]))
+        return feats
+
+    def forward_experts(self, x: torch.Tensor) -> List[torch.Tensor]:
+        """Run every expert's private stages on the shared feature.
+
+        This is the one place that iterates over experts, so a faster
+        (grouped / channels-last) implementation can replace it.
+
+        Args:
+            x (Tensor): Output of the last shared stage, (B, C_S, H_S, W_S).
+
+        Returns:
+            list[Tensor]: M maps of shape (B, C_last, H_last, W_last).
+        """
+        return [expert(x) for expert in self.experts]
+
+    def fuse(self, shared_feats: List[torch.Tensor],
+             expert_feats: List[torch.Tensor]) -> List[torch.Tensor]:
+        """Combine shared and expert features; identity (plain MoE) here."""
+        return expert_feats
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Forward.
+
+        Args:
+            x (Tensor): Images, shape (B, in_channels, H, W).
+
+        Returns:
+            tuple[Tensor]: One (B, C_last, H_last, W_last) map per expert.
+        """
+        shared_feats = self.forward_shared(x)
+        expert_feats = self.forward_experts(shared_feats[-1])
+        return tuple(self.fuse(shared_feats, expert_feats))
+
+    # ------------------------------------------------------------------
+    # freezing / train mode
+    # ------------------------------------------------------------------
+    def _stage_modules(self, stage: int) -> List[nn.Module]:
+        """Modules of 1-based ``stage`` (one per expert if not shared)."""
+        if stage <= self.num_shared_stages:
+            return [getattr(self, f'layer{stage}')]
+        return [getattr(expert, f'layer{stage}') for expert in self.experts]
+
+    def _freeze_stages(self) -> None:
+        if self.frozen_stages >= 0:
+            for m in (self.conv1, self.norm1):
+                m.eval()
+                for param in m.parameters():
+                    param.requires_grad = False
+        for stage in range(1, min(self.frozen_stages, self.num_stages) + 1):
+            for m in self._stage_modules(stage):
+                m.eval()
+                for param in m.parameters():
+                    param.requires_grad = False
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
+
+    # ------------------------------------------------------------------
+    # initialisation
+    # ------------------------------------------------------------------
+    def convert_single_path_state_dict(
+            self, state_dict: Dict[str, torch.Tensor]
+    ) -> 'OrderedDict[str, torch.Tensor]':
+        """Map a plain ResNet state dict onto this multi-expert layout.
+
+        Keys of shared stages and the stem are kept. ``layer{k}.*`` for a
+        per-expert stage k is copied to ``experts.{m}.layer{k}.*`` for every
+        expert m, so the single pretrained stage initialises every copy.
+        Other keys (e.g. ``fc.*``) are kept and reported as unexpected.
+
+        Args:
+            state_dict (dict[str, Tensor]): Keys as in mmpretrain's or
+                torchvision's ``ResNet`` (``conv1``, ``bn1``, ``layer1``..).
+
+        Returns:
+            OrderedDict[str, Tensor]: The converted state dict.
+        """
+        out = OrderedDict()
+        pattern = re.compile(r'^layer(\d+)\.(.*)$')
+        for key, value in state_dict.items():
+            match = pattern.match(key)
+            if match and int(match.group(1)) > self.num_shared_stages:
+                for m in range(self.num_experts):
+                    out[f'experts.{m}.{key}'] = value
+            else:
+                out[key] = value
+        return out
+
+    def _load_pretrained(self, cfg: dict) -> None:
+        logger = MMLogger.get_current_instance()
+        checkpoint = _load_checkpoint(
+            cfg['checkpoint'], map_location=cfg.get('map_location', 'cpu'))
+        state_dict = checkpoint.get('state_dict', checkpoint)
+        state_dict = {re.sub(r'^module\.', '', k): v
+                      for k, v in state_dict.items()}
+        prefix = cfg.get('prefix', None)
+        if prefix is None and any(k.startswith('backbone.')
+                                  for k in state_dict):
+            prefix = 'backbone.'  # a full mmpretrain classifier checkpoint
+        if prefix:
+            if not prefix.endswith('.'):
+                prefix += '.'
+            state_dict = {
+                k[len(prefix):]: v
+                for k, v in state_dict.items() if k.startswith(prefix)
+            }
+            if not state_dict:
+                raise ValueError(f'no key with prefix {prefix!r} in '
+                                 f'{cfg["checkpoint"]}')
+        state_dict = self.convert_single_path_state_dict(state_dict)
+        logger.info(f'load single-path pretrained weights from '
+                    f'{cfg["checkpoint"]} into {self.num_experts} experts')
+        load_state_dict(self, state_dict, strict=False, logger=logger)
+
+    def init_weights(self) -> None:
+        """Initialise weights.
+
+        Without a ``Pretrained`` entry in ``init_cfg`` this applies
+        ``init_cfg`` (default: Kaiming-normal convs, unit BN) and, if
+        ``zero_init_residual``, zeroes the last BN of every block.
+
+        With ``dict(type='Pretrained', checkpoint=..., prefix=None)`` the
+        other entries of ``init_cfg`` (or the default init if it is the only
+        entry) run first, so modules the checkpoint lacks (e.g. the DKF
+        alignment layers) still get a proper init; then the checkpoint is
+        loaded with :meth:`convert_single_path_state_dict`. ``prefix`` picks
+        a sub-dict (``'backbone.'`` is used automatically for full
+        mmpretrain classifier checkpoints); a leading ``module.`` is
+        stripped. Loading is non-strict, mismatches are logged.
+        """
+        cfgs = self.init_cfg
+        if isinstance(cfgs, dict):
+            cfgs = [cfgs]
+        cfgs = list(cfgs or [])
+        pretrained = [c for c in cfgs if c.get('type') == 'Pretrained']
+        if not pretrained:
+            super().init_weights()
+            if self.zero_init_residual:
+                for m in self.modules():
+                    if isinstance(m, Bottleneck):
+                        constant_init(m.norm3, 0)
+                    elif isinstance(m, BasicBlock):
+                        constant_init(m.norm2, 0)
+            return
+        others = [c for c in cfgs if c.get('type') != 'Pretrained']
+        self.init_cfg = others or copy.deepcopy(self.default_init_cfg)
+        try:
+            super().init_weights()
+        finally:
+            self.init_cfg = cfgs if len(cfgs) > 1 else cfgs[0]
+        self._load_pretrained(pretrained[-1])

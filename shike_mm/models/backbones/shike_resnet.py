@@ -1,0 +1,180 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from mmpretrain.registry import MODELS
+
+from .multi_expert_resnet import MultiExpertResNet
+
+
+@MODELS.register_module()
+class SHIKEResNet(MultiExpertResNet):
+    """Multi-expert ResNet with Depth-wise Knowledge Fusion (SHIKE, Eq. 3).
+
+    The stem and the first S stages are shared (S = ``num_stages - 1`` by
+    default: stages 1-2 of a CIFAR ResNet, 1-3 of an ImageNet ResNet); each
+    expert owns a copy of the remaining stage(s), see
+    :class:`MultiExpertResNet`. Expert m fuses the output of shared stage
+    ``fusion_stages[m]`` into its own output:
+
+    ``out_m = expert_m(f_S) * align_m(f_{fusion_stages[m]})`` (Hadamard).
+
+    ``align_m`` is a chain of units, one per stage between the fused stage
+    and the last stage: 3x3 conv (stride = that stage's stride, i.e. 2;
+    padding 1; no bias; channels -> that stage's width, i.e. doubled) + BN,
+    followed by ReLU except for the unit at 0-based position 1 of the chain
+    (reference: length 1 = conv-BN-ReLU, length 2 = conv-BN-ReLU, conv-BN;
+    longer chains keep ReLU after every other unit, e.g. length 3 =
+    conv-BN-ReLU, conv-BN, conv-BN-ReLU). The chain ends at the shape of the
+    expert output (ImageNet: 256/512/1024 -> 2048 channels, 1/32 scale).
+
+    Default ``fusion_stages`` (``fusion_rule=None`` picks by architecture):
+
+    - ``'cyclic'`` (CIFAR default): expert m fuses stage ``(m mod S) + 1``,
+      defined for any M. With S = 2: experts 0, 2 -> stage 1 and expert
+      1 -> stage 2 (the reference).
+    - ``'unique'`` (ImageNet default): expert m fuses stage ``m + 1``, one
+      distinct depth per expert (paper Sec. 3.2 assumes M <= S), so M > S
+      raises ``ValueError`` unless ``fusion_stages`` is given explicitly.
+
+    Args:
+        depth (int): See :class:`MultiExpertResNet`.
+        num_experts (int): Number of experts M. Defaults to 3.
+        fusion (str | bool | None): ``'hadamard'`` (or True) for DKF; None
+            or False for a plain MoE (no alignment layers, expert outputs
+            returned as is). Defaults to 'hadamard'.
+        fusion_stages (Sequence[int], optional): 1-based shared stage fused
+            by each expert (length M, values in 1..S). Defaults to None
+            (use ``fusion_rule``).
+        fusion_rule (str, optional): 'cyclic' or 'unique', used when
+            ``fusion_stages`` is None. Defaults to None: 'cyclic' for CIFAR
+            depths, 'unique' for ImageNet depths.
+        **kwargs: Other arguments of :class:`MultiExpertResNet`
+            (``num_shared_stages``, ``groups``, ``frozen_stages``,
+            ``norm_eval``, ``init_cfg``, ...).
+
+    Shapes:
+        - input: (B, 3, H, W)
+        - output: tuple of M fused maps (B, C_last, H_last, W_last)
+          (CIFAR R32 at 32x32: (B, 64, 8, 8); ImageNet R50 at 224x224:
+          (B, 2048, 7, 7)).
+
+    Example:
+        >>> import torch
+        >>> from shike_mm.models import SHIKEResNet
+        >>> model = SHIKEResNet(depth=32, num_experts=3).eval()
+        >>> outs = model(torch.rand(2, 3, 32, 32))
+        >>> [tuple(o.shape) for o in outs]
+        [(2, 64, 8, 8), (2, 64, 8, 8), (2, 64, 8, 8)]
+    """
+
+    fusion_modes = ('hadamard', )
+
+    def __init__(self,
+                 depth: int,
+                 num_experts: int = 3,
+                 fusion: Union[str, bool, None] = 'hadamard',
+                 fusion_stages: Optional[Sequence[int]] = None,
+                 fusion_rule: Optional[str] = None,
+                 **kwargs):
+        super().__init__(depth=depth, num_experts=num_experts, **kwargs)
+        if fusion is True:
+            fusion = 'hadamard'
+        if fusion is False:
+            fusion = None
+        if fusion is not None and fusion not in self.fusion_modes:
+            raise ValueError(f'fusion must be one of {self.fusion_modes} or '
+                             f'None/False, got {fusion!r}')
+        self.fusion = fusion
+        self.fusion_layers = nn.ModuleList()
+        if fusion is None:
+            self.fusion_stages: Tuple[int, ...] = ()
+            return
+        self.fusion_stages = self._resolve_fusion_stages(
+            fusion_stages, fusion_rule)
+        for stage in self.fusion_stages:
+            self.fusion_layers.append(self.make_fusion_chain(stage))
+
+    def _resolve_fusion_stages(self, fusion_stages: Optional[Sequence[int]],
+                               fusion_rule: Optional[str]) -> Tuple[int, ...]:
+        num_shared = self.num_shared_stages
+        if num_shared < 1:
+            raise ValueError('Depth-wise Knowledge Fusion needs at least one '
+                             'shared stage (num_shared_stages >= 1) or '
+                             'fusion=None')
+        if fusion_stages is None:
+            if fusion_rule is None:
+                fusion_rule = 'cyclic' if self.stem_type == 'cifar' \
+                    else 'unique'
+            if fusion_rule == 'cyclic':
+                fusion_stages = [(m % num_shared) + 1
+                                 for m in range(self.num_experts)]
+            elif fusion_rule == 'unique':
+                if self.num_experts > num_shared:
+                    raise ValueError(
+                        f'num_experts={self.num_experts} > number of shared '
+                        f'stages ({num_shared}): the default fusion rule '
+                        "'unique' gives every expert a distinct shared "
+                        'stage, so it needs num_experts <= shared stages. '
+                        'Pass fusion_stages explicitly (one 1-based shared '
+                        f'stage index in 1..{num_shared} per expert), use '
+                        "fusion_rule='cyclic', or fusion=None.")
+                fusion_stages = list(range(1, self.num_experts + 1))
+            else:
+                raise ValueError("fusion_rule must be 'cyclic', 'unique' or "
+                                 f'None, got {fusion_rule!r}')
+        fusion_stages = tuple(int(s) for s in fusion_stages)
+        if len(fusion_stages) != self.num_experts:
+            raise ValueError(
+                f'fusion_stages needs one stage per expert '
+                f'({self.num_experts}), got {fusion_stages}')
+        if any(not 1 <= s <= num_shared for s in fusion_stages):
+            raise ValueError(
+                f'fusion_stages must be 1-based shared stage indices in '
+                f'1..{num_shared}, got {fusion_stages}')
+        return fusion_stages
+
+    def make_fusion_chain(self, stage: int) -> nn.Sequential:
+        """Alignment chain from shared stage ``stage`` to the expert output.
+
+        Args:
+            stage (int): 1-based shared stage index.
+
+        Returns:
+            nn.Sequential: ``num_stages - stage`` conv-BN(-ReLU) units.
+        """
+        units = []
+        for pos, k in enumerate(range(stage, self.num_stages)):
+            units.append(
+                ConvModule(
+                    self.stage_channels[k - 1],
+                    self.stage_channels[k],
+                    kernel_size=3,
+                    stride=self.strides[k],
+                    padding=1,
+                    bias=False,
+                    conv_cfg=self.conv_cfg,
+                    norm_cfg=self.norm_cfg,
+                    act_cfg=None if pos == 1 else dict(type='ReLU')))
+        return nn.Sequential(*units)
+
+    def fuse(self, shared_feats: List[torch.Tensor],
+             expert_feats: List[torch.Tensor]) -> List[torch.Tensor]:
+        """Hadamard fusion of aligned shared features (Eq. 3).
+
+        Args:
+            shared_feats (list[Tensor]): From :meth:`forward_shared`; index s
+                is shared stage s.
+            expert_feats (list[Tensor]): M maps (B, C_last, H_last, W_last).
+
+        Returns:
+            list[Tensor]: M fused maps, same shapes as ``expert_feats``.
+        """
+        if self.fusion is None:
+            return expert_feats
+        return [
+            feat * align(shared_feats[stage]) for feat, align, stage in zip(
+                expert_feats, self.fusion_layers, self.fusion_stages)
+        ]

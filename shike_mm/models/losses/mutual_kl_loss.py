@@ -1,0 +1,117 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+from typing import Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmpretrain.registry import MODELS
+
+from .utils import upcast_logits
+
+_REDUCTIONS = ('mean', 'batchmean', 'sum')
+
+
+def mutual_kl_loss(expert_logits: torch.Tensor,
+                   temperature: float = 1.0,
+                   detach_target: bool = False,
+                   reduction: str = 'mean') -> torch.Tensor:
+    """Mutual distillation between experts (Eq. 4).
+
+    ``sum_{j} sum_{i != j} KL(p_j || p_i)`` over all M(M-1) ordered pairs,
+    ``p = softmax(z / T)`` over the C classes, multiplied by ``T ** 2`` (the
+    usual Hinton scaling, which keeps the gradient magnitude independent of
+    T; with T = 1 it is a no-op).
+
+    Args:
+        expert_logits (Tensor): Shape (M, B, C). Half types are cast to float32.
+        temperature (float): T. Defaults to 1.0.
+        detach_target (bool): Stop gradients through ``p_j`` (the first
+            argument of each KL). Defaults to False (reference).
+        reduction (str): 'mean' divides the summed point-wise KL by B * C,
+            'batchmean' by B, 'sum' not at all. Pairs are always summed.
+
+    Returns:
+        Tensor: Scalar, float32 (float64 for float64 input); zero for a
+        single expert.
+    """
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f'reduction must be one of {_REDUCTIONS}, '
+                         f'got {reduction!r}')
+    if not isinstance(expert_logits, torch.Tensor):
+        expert_logits = torch.stack(list(expert_logits), dim=0)
+    z = upcast_logits(expert_logits)
+    num_experts, batch_size, num_classes = z.shape
+    log_p = F.log_softmax(z / temperature, dim=-1)  # (M, B, C)
+    loss = z.new_zeros(())
+    for j in range(num_experts):
+        log_t = log_p[j].detach() if detach_target else log_p[j]
+        others = torch.cat([log_p[:j], log_p[j + 1:]], dim=0)  # (M-1, B, C)
+        loss = loss + (log_t.exp() * (log_t - others)).sum()
+    loss = loss * temperature**2
+    if reduction == 'mean':
+        loss = loss / (batch_size * num_classes)
+    elif reduction == 'batchmean':
+        loss = loss / batch_size
+    return loss
+
+
+@MODELS.register_module()
+class MutualKLLoss(nn.Module):
+    """Mutual KL distillation among experts (SHIKE Eq. 4).
+
+    Defaults reproduce the reference implementation: every ordered pair,
+    softmax at T = 1, no detach, element-wise mean (sum / (B * C)), weight 1.
+    'batchmean' with ``loss_weight=1 / C`` gives the same value.
+
+    Args:
+        loss_weight (float): Weight (beta of Eq. 10). Defaults to 1.0.
+        reduction (str): 'mean', 'batchmean' or 'sum'. Defaults to 'mean'.
+        temperature (float): Softmax temperature T; the loss is multiplied by
+            ``T ** 2``. Defaults to 1.0.
+        detach_target (bool): Stop gradients through the target distribution
+            of every pair. Defaults to False.
+    """
+
+    def __init__(self,
+                 loss_weight: float = 1.0,
+                 reduction: str = 'mean',
+                 temperature: float = 1.0,
+                 detach_target: bool = False):
+        super().__init__()
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f'reduction must be one of {_REDUCTIONS}, '
+                             f'got {reduction!r}')
+        if temperature <= 0:
+            raise ValueError('temperature must be positive')
+        self.loss_weight = loss_weight
+        self.reduction = reduction
+        self.temperature = temperature
+        self.detach_target = detach_target
+
+    def forward(self,
+                expert_logits: Union[torch.Tensor, Sequence[torch.Tensor]],
+                target: Optional[torch.Tensor] = None,
+                reduction_override: Optional[str] = None,
+                **kwargs) -> torch.Tensor:
+        """Compute the loss.
+
+        Args:
+            expert_logits (Tensor | Sequence[Tensor]): Shape (M, B, C) or M
+                tensors of shape (B, C).
+            target (Tensor, optional): Unused; accepted so every head loss
+                can be called the same way.
+            reduction_override (str, optional): Overrides ``reduction``.
+
+        Returns:
+            Tensor: Scalar, float32 (float64 for float64 input).
+        """
+        return self.loss_weight * mutual_kl_loss(
+            expert_logits,
+            temperature=self.temperature,
+            detach_target=self.detach_target,
+            reduction=reduction_override or self.reduction)
+
+    def extra_repr(self) -> str:
+        return (f'loss_weight={self.loss_weight}, reduction={self.reduction}, '
+                f'temperature={self.temperature}, '
+                f'detach_target={self.detach_target}')

@@ -1,0 +1,4 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+from .cosine_classifier import CosineClassifier
+
+__all__ = ['CosineClassifier']

@@ -1,0 +1,100 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""Evaluate a checkpoint with an mmengine config.
+
+Examples::
+
+    python tools/test.py CONFIG work_dirs/x/epoch_200.pth
+    python tools/test.py CONFIG CKPT --out results.pkl
+    tools/dist_test.sh CONFIG CKPT 8
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from shike_mm.utils.runner_cli import build_runner, merge_common_args  # noqa: E402,E501
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Evaluate a checkpoint')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir', help='the directory to save the evaluation log')
+    parser.add_argument(
+        '--out',
+        help='dump every prediction (scores, per-expert logits where the '
+        'head provides them, labels) to this pickle file')
+    parser.add_argument(
+        '--show-dir',
+        help='save images with their predictions to this directory')
+    parser.add_argument(
+        '--show', action='store_true', help='show images with predictions')
+    parser.add_argument(
+        '--interval', type=int, default=1, help='visualize every N samples')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, key=value')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--no-pin-memory', action='store_true')
+    parser.add_argument('--no-persistent-workers', action='store_true')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg: Config, args) -> Config:
+    """Merge the test-only command-line arguments into the config."""
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(
+            f'checkpoint file not found: {args.checkpoint}')
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+
+    if args.show or args.show_dir:
+        vis = cfg.default_hooks.get('visualization')
+        if vis is None:
+            raise KeyError('--show/--show-dir need a VisualizationHook in '
+                           'cfg.default_hooks.visualization')
+        vis.enable = True
+        vis.out_dir = args.show_dir
+        vis.show = args.show
+        vis.interval = args.interval
+
+    if args.out is not None:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--out must end with .pkl, got {args.out!r}')
+        cfg.test_evaluator = list(cfg.test_evaluator) if isinstance(
+            cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
+        cfg.test_evaluator.append(dict(type='DumpResults',
+                                       out_file_path=args.out))
+    # Training-only parts are not needed to evaluate; keeping
+    # train_dataloader lets ClassCountsHook compute the shot groups.
+    return merge_common_args(cfg, args)
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    cfg = merge_args(cfg, args)
+    runner = build_runner(cfg)
+    metrics = runner.test()
+    if args.out:
+        print(f'predictions written to {args.out}')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,116 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""Train a model with an mmengine config (mmpretrain's command-line contract).
+
+Examples::
+
+    python tools/train.py configs/shike/shike_r32_cifar100-lt-r100.py
+    python tools/train.py CONFIG --resume                # latest in work_dir
+    python tools/train.py CONFIG --resume work_dirs/x/epoch_3.pth
+    python tools/train.py CONFIG --cfg-options train_cfg.max_epochs=4
+    tools/dist_train.sh CONFIG 8                         # one process per GPU
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+
+# Make the repository importable when the package is not pip-installed.
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from shike_mm.utils.runner_cli import build_runner, merge_common_args  # noqa: E402,E501
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint, or, without a path, from the '
+        'latest checkpoint in the work directory')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='enable automatic mixed precision (fp16 autocast with a '
+        'dynamic loss scale; needs a GPU)')
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='do not evaluate checkpoints during training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by the actual total batch size')
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='disable pin_memory in the dataloaders')
+    parser.add_argument(
+        '--no-persistent-workers',
+        action='store_true',
+        help='disable persistent_workers in the dataloaders')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, key=value (e.g. '
+        'train_cfg.max_epochs=4 "param_scheduler.0.end=2")')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg: Config, args) -> Config:
+    """Merge the training-only command-line arguments into the config."""
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+
+    if args.amp:
+        import torch
+        if not torch.cuda.is_available():
+            raise SystemExit(
+                '--amp: mixed precision needs a GPU (mmengine\'s '
+                'AmpOptimWrapper supports CUDA/NPU/MLU/MUSA only); this '
+                'machine has none. Drop --amp to train in float32.')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise FileNotFoundError(
+                f'--resume: checkpoint file not found: {args.resume}')
+        cfg.resume = True
+        cfg.load_from = args.resume
+
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+    return merge_common_args(cfg, args)
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    cfg = merge_args(cfg, args)
+    runner = build_runner(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
