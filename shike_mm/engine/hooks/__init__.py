@@ -1,5 +1,6 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 from .class_counts_hook import ClassCountsHook
+from .decoupled_retrain_hook import DecoupledRetrainHook
 from .epoch_seed_hook import EpochSeedHook
 
-__all__ = ['ClassCountsHook', 'EpochSeedHook']
+__all__ = ['ClassCountsHook', 'DecoupledRetrainHook', 'EpochSeedHook']

@@ -79,7 +79,6 @@ class SHIKEResNet(MultiExpertResNet):
                  fusion_stages: Optional[Sequence[int]] = None,
                  fusion_rule: Optional[str] = None,
                  **kwargs):
-        super().__init__(depth=depth, num_experts=num_experts, **kwargs)
         if fusion is True:
             fusion = 'hadamard'
         if fusion is False:
@@ -87,49 +86,70 @@ class SHIKEResNet(MultiExpertResNet):
         if fusion is not None and fusion not in self.fusion_modes:
             raise ValueError(f'fusion must be one of {self.fusion_modes} or '
                              f'None/False, got {fusion!r}')
+        # Validate the assignment before building (ImageNet models are big).
+        resolved: Tuple[int, ...] = ()
+        if fusion is not None and depth in self.arch_settings:
+            _, stage_blocks, stem_type = self.arch_settings[depth]
+            num_shared = kwargs.get('num_shared_stages')
+            if num_shared is None:
+                num_shared = len(stage_blocks) - 1
+            resolved = self.resolve_fusion_stages(num_experts, num_shared,
+                                                  stem_type, fusion_stages,
+                                                  fusion_rule)
+        super().__init__(depth=depth, num_experts=num_experts, **kwargs)
         self.fusion = fusion
-        self.fusion_layers = nn.ModuleList()
-        if fusion is None:
-            self.fusion_stages: Tuple[int, ...] = ()
-            return
-        self.fusion_stages = self._resolve_fusion_stages(
-            fusion_stages, fusion_rule)
-        for stage in self.fusion_stages:
-            self.fusion_layers.append(self.make_fusion_chain(stage))
+        self.fusion_stages = resolved
+        self.fusion_layers = nn.ModuleList(
+            [self.make_fusion_chain(stage) for stage in resolved])
 
-    def _resolve_fusion_stages(self, fusion_stages: Optional[Sequence[int]],
-                               fusion_rule: Optional[str]) -> Tuple[int, ...]:
-        num_shared = self.num_shared_stages
+    @staticmethod
+    def resolve_fusion_stages(num_experts: int,
+                              num_shared: int,
+                              stem_type: str,
+                              fusion_stages: Optional[Sequence[int]] = None,
+                              fusion_rule: Optional[str] = None
+                              ) -> Tuple[int, ...]:
+        """Shared stage (1-based) fused by each expert.
+
+        Args:
+            num_experts (int): M.
+            num_shared (int): Number of shared stages S.
+            stem_type (str): 'cifar' or 'imagenet' (picks the default rule).
+            fusion_stages (Sequence[int], optional): Explicit assignment,
+                validated and returned.
+            fusion_rule (str, optional): 'cyclic', 'unique' or None.
+
+        Returns:
+            tuple[int]: M stage indices in 1..S.
+        """
         if num_shared < 1:
             raise ValueError('Depth-wise Knowledge Fusion needs at least one '
                              'shared stage (num_shared_stages >= 1) or '
                              'fusion=None')
         if fusion_stages is None:
             if fusion_rule is None:
-                fusion_rule = 'cyclic' if self.stem_type == 'cifar' \
-                    else 'unique'
+                fusion_rule = 'cyclic' if stem_type == 'cifar' else 'unique'
             if fusion_rule == 'cyclic':
                 fusion_stages = [(m % num_shared) + 1
-                                 for m in range(self.num_experts)]
+                                 for m in range(num_experts)]
             elif fusion_rule == 'unique':
-                if self.num_experts > num_shared:
+                if num_experts > num_shared:
                     raise ValueError(
-                        f'num_experts={self.num_experts} > number of shared '
+                        f'num_experts={num_experts} > number of shared '
                         f'stages ({num_shared}): the default fusion rule '
                         "'unique' gives every expert a distinct shared "
                         'stage, so it needs num_experts <= shared stages. '
                         'Pass fusion_stages explicitly (one 1-based shared '
                         f'stage index in 1..{num_shared} per expert), use '
                         "fusion_rule='cyclic', or fusion=None.")
-                fusion_stages = list(range(1, self.num_experts + 1))
+                fusion_stages = list(range(1, num_experts + 1))
             else:
                 raise ValueError("fusion_rule must be 'cyclic', 'unique' or "
                                  f'None, got {fusion_rule!r}')
         fusion_stages = tuple(int(s) for s in fusion_stages)
-        if len(fusion_stages) != self.num_experts:
-            raise ValueError(
-                f'fusion_stages needs one stage per expert '
-                f'({self.num_experts}), got {fusion_stages}')
+        if len(fusion_stages) != num_experts:
+            raise ValueError(f'fusion_stages needs one stage per expert '
+                             f'({num_experts}), got {fusion_stages}')
         if any(not 1 <= s <= num_shared for s in fusion_stages):
             raise ValueError(
                 f'fusion_stages must be 1-based shared stage indices in '
