@@ -44,7 +44,8 @@ def long_tail_counts(n_max: int,
         must check.
     """
     if isinstance(n_max, bool) or int(n_max) != n_max or n_max < 0:
-        raise ValueError(f'n_max must be a non-negative integer, got {n_max!r}')
+        raise ValueError(
+            f'n_max must be a non-negative integer, got {n_max!r}')
     if (isinstance(num_classes, bool) or int(num_classes) != num_classes
             or num_classes < 1):
         raise ValueError(

@@ -1,6 +1,7 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 import copy
 import logging
+import numbers
 from typing import List, Optional, Union
 
 import numpy as np
@@ -76,8 +77,9 @@ class LongTailDataset:
                  selection: str = 'first',
                  seed: int = 0,
                  lazy_init: bool = False):
-        if not isinstance(imbalance_factor, (int, float)) or isinstance(
-                imbalance_factor, bool) or not imbalance_factor >= 1:
+        if (not isinstance(imbalance_factor, numbers.Real)
+                or isinstance(imbalance_factor, bool)
+                or not imbalance_factor >= 1):
             raise ValueError(
                 'LongTailDataset: imbalance_factor must be a number >= 1 '
                 f'(largest / smallest class), got {imbalance_factor!r}')
@@ -90,8 +92,9 @@ class LongTailDataset:
         if max_per_class is not None and (
                 isinstance(max_per_class, bool)
                 or int(max_per_class) != max_per_class or max_per_class < 1):
-            raise ValueError('LongTailDataset: max_per_class must be a '
-                             f'positive integer or None, got {max_per_class!r}')
+            raise ValueError(
+                'LongTailDataset: max_per_class must be a positive integer '
+                f'or None, got {max_per_class!r}')
 
         if isinstance(dataset, dict):
             self.dataset = DATASETS.build(dataset)

@@ -20,8 +20,8 @@ class PlacesLT(LongTailListDataset):
         ├── Places_LT_train.txt
         ├── Places_LT_val.txt
         ├── Places_LT_test.txt
-        └── data_256/ (Places-365 standard images; val/test lists point to
-                       their own folder, e.g. val_256/)
+        └── data_256/ (Places-365 standard images; the val / test
+                       lists point to their own folder, e.g. val_256/)
 
     Class names are the label indices as strings (``'0'`` ... ``'364'``);
     pass ``classes=<file with one name per line>`` (e.g. Places-365's

@@ -21,7 +21,8 @@ def test_missing_file_is_named(tmp_path):
         str(tmp_path), num_classes=10, per_class=5, test_per_class=1,
         variant='cifar10')
     os.remove(os.path.join(root, 'cifar-10-batches-py', 'data_batch_3'))
-    with pytest.raises(FileNotFoundError, match=r"Missing: \['data_batch_3'\]"):
+    with pytest.raises(
+            FileNotFoundError, match=r"Missing: \['data_batch_3'\]"):
         OfflineCIFAR10(data_root=root, split='train', verify_md5=False)
 
 

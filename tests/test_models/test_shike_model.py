@@ -68,7 +68,8 @@ def test_stage1_training_step():
     torch.manual_seed(0)
     model = build_model(num_classes=10).train()
     inputs, samples = _batch()
-    optim = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    # Scale-30 cosine logits and train-mode BN on 8 images: small lr.
+    optim = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
 
     losses = model(inputs, samples, mode='loss')
     assert set(losses) == {'loss_ce', 'loss_dkt', 'loss_mutual'}
@@ -86,12 +87,15 @@ def test_stage1_training_step():
     assert all(p.grad is None for p in head.retrain_classifiers.parameters())
 
     optim.step()
+    trajectory = [first.item()]
     for _ in range(4):
         loss = _total(model(inputs, samples, mode='loss'))
+        trajectory.append(loss.item())
         optim.zero_grad()
         loss.backward()
         optim.step()
-    assert loss.item() < first.item()
+    assert trajectory[1] < trajectory[0]
+    assert trajectory[-1] < 0.6 * trajectory[0], trajectory
 
 
 def test_retraining_step():

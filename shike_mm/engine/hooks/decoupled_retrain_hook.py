@@ -25,6 +25,8 @@ class DecoupledRetrainHook(Hook):
       retrain classifiers);
     - the optimizer state (momentum) of the parameters that start training
       is cleared, so they start afresh whatever a checkpoint carried;
+    - the stage-1 loss terms are dropped from the message hub, so the log
+      shows the stage-2 loss only;
     - batch-norm layers keep updating their running statistics (the
       reference keeps the model in train mode) unless ``norm_eval=True``.
 
@@ -139,6 +141,12 @@ class DecoupledRetrainHook(Hook):
                 for _, param in trainable:
                     if state.pop(param, None) is not None:
                         cleared += 1
+
+        # Stage-1 loss terms stop being produced; drop their histories so the
+        # log shows only the stage-2 loss instead of stale smoothed values.
+        scalars = runner.message_hub.log_scalars
+        for key in [k for k in scalars if k.startswith('train/loss_')]:
+            scalars.pop(key)
 
         self.retraining = True
         num = sum(p.numel() for _, p in trainable)
