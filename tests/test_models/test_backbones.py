@@ -63,9 +63,8 @@ def test_imagenet_stage_widths_and_chains():
     assert lengths == [3, 2, 1]
     # Channels double and stride 2 at every unit; ReLU except position 1.
     chain = model.fusion_layers[0]
-    assert [(u.conv.in_channels, u.conv.out_channels) for u in chain] == [
-        (32, 64), (64, 128), (128, 256)
-    ]
+    assert [(u.conv.in_channels, u.conv.out_channels)
+            for u in chain] == [(32, 64), (64, 128), (128, 256)]
     assert all(u.conv.stride == (2, 2) and u.conv.bias is None for u in chain)
     assert _relu_pattern(chain) == [True, False, True]
     assert _relu_pattern(model.fusion_layers[1]) == [True, False]
@@ -130,9 +129,8 @@ def test_ride_style_split():
     model = MultiExpertResNet(
         depth=32, num_shared_stages=1, expert_channels=(24, 48)).eval()
     assert not hasattr(model, 'layer2')
-    assert [name for name, _ in model.experts[0].named_children()] == [
-        'layer2', 'layer3'
-    ]
+    assert [name for name, _ in model.experts[0].named_children()
+            ] == ['layer2', 'layer3']
     with torch.no_grad():
         outs = model(torch.rand(2, 3, 32, 32))
     assert len(outs) == 3 and outs[0].shape == (2, 48, 8, 8)
@@ -142,8 +140,9 @@ def test_frozen_stages_and_norm_eval():
     model = SHIKEResNet(
         depth=50, stem_channels=8, base_channels=8, frozen_stages=3)
     model.train()
-    shared = [model.conv1, model.norm1, model.layer1, model.layer2,
-              model.layer3]
+    shared = [
+        model.conv1, model.norm1, model.layer1, model.layer2, model.layer3
+    ]
     for module in shared:
         assert all(not p.requires_grad for p in module.parameters())
         assert all(not m.training for m in module.modules())
@@ -174,8 +173,10 @@ def test_pretrained_single_path_init(tmp_path, depth):
     # A full classifier checkpoint: 'state_dict' with a 'backbone.' prefix.
     full = tmp_path / 'classifier.pth'
     torch.save(
-        dict(state_dict={f'backbone.{k}': v
-                         for k, v in plain_sd.items()}), full)
+        dict(state_dict={
+            f'backbone.{k}': v
+            for k, v in plain_sd.items()
+        }), full)
 
     for path in (ckpt, full):
         model = SHIKEResNet(

@@ -31,8 +31,7 @@ def test_cosine_classifier():
     torch.manual_seed(0)
     cls = CosineClassifier(DIM, NUM_CLASSES, scale=30.0)
     assert cls.weight.shape == (NUM_CLASSES, DIM)
-    torch.testing.assert_close(
-        cls.weight.norm(dim=1), torch.ones(NUM_CLASSES))
+    torch.testing.assert_close(cls.weight.norm(dim=1), torch.ones(NUM_CLASSES))
     x = torch.randn(3, DIM)
     expected = 30 * F.normalize(x, dim=1) @ F.normalize(cls.weight, dim=1).T
     torch.testing.assert_close(cls(x), expected)
@@ -69,9 +68,8 @@ def test_stage1_losses():
     torch.testing.assert_close(losses['loss_ce'], ce)
     # Optional terms can be switched off; accuracy on request.
     head = _head(dkt_loss=None, mutual_loss=None, cal_acc=True)
-    assert set(head.loss(_feats(), _samples())) == {
-        'loss_ce', 'accuracy_top-1'
-    }
+    assert set(head.loss(_feats(),
+                         _samples())) == {'loss_ce', 'accuracy_top-1'}
 
 
 def test_retraining_mode_and_checkpoint():
@@ -85,8 +83,8 @@ def test_retraining_mode_and_checkpoint():
     losses = head.loss(feats, _samples())
     assert set(losses) == {'loss_bsce'}
     retrain_logits = head.forward_experts(feats)
-    torch.testing.assert_close(
-        retrain_logits, head.forward_experts(feats, retraining=True))
+    torch.testing.assert_close(retrain_logits,
+                               head.forward_experts(feats, retraining=True))
     assert not torch.allclose(head(feats), stage1)
 
     # The mode and both classifier sets live in the checkpoint.
@@ -109,9 +107,8 @@ def test_linear_classifier_option():
     assert all(isinstance(c, nn.Linear) for c in head.retrain_classifiers)
     weight = head.classifiers[0].weight
     assert weight.std().item() == pytest.approx((2 / DIM)**0.5, rel=0.5)
-    assert set(head.loss(_feats(), _samples())) == {
-        'loss_ce', 'loss_dkt', 'loss_mutual'
-    }
+    assert set(head.loss(
+        _feats(), _samples())) == {'loss_ce', 'loss_dkt', 'loss_mutual'}
 
 
 def test_soft_labels_rejected():

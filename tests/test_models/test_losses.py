@@ -4,12 +4,12 @@ import math
 
 import pytest
 import torch
-
-from shike_mm.models import (BalancedSoftmaxLoss, DKTLoss, MutualKLLoss,
-                             dkt_teacher_logits)
 from mmpretrain.models import LinearClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
+
+from shike_mm.models import (BalancedSoftmaxLoss, DKTLoss, MutualKLLoss,
+                             dkt_teacher_logits)
 
 
 def _softmax(values):
@@ -61,8 +61,7 @@ def ref_dkt(z, target, exclude_target):
                 [0.0 if c == y else teacher[c] for c in range(num_classes)])
             for m in range(num_experts):
                 p_s = _softmax([
-                    -30.0 if c == y else z[m][b][c]
-                    for c in range(num_classes)
+                    -30.0 if c == y else z[m][b][c] for c in range(num_classes)
                 ])
                 total += _kl(p_t, p_s)
     denom = batch * (num_classes - 1 if exclude_target else num_classes)
@@ -121,8 +120,7 @@ def test_dkt_teacher_reference(logits):
         assert teacher[b, y].item() == 0.0
         for k, c in enumerate(sorted(ref)):
             assert teacher[b, c].item() == pytest.approx(ref[c], abs=1e-12)
-            assert teacher_nt[b, k].item() == pytest.approx(
-                ref[c], abs=1e-12)
+            assert teacher_nt[b, k].item() == pytest.approx(ref[c], abs=1e-12)
 
 
 def test_dkt_teacher_by_hand():
@@ -214,12 +212,11 @@ def test_balanced_softmax_matches_reference(logits):
     assert 'log_prior' in other.state_dict()
     # Extra reductions and weights follow mmpretrain's convention.
     assert loss_module(
-        z[0], target, reduction_override='sum').item() == pytest.approx(
-            expected * 6)
-    assert loss_module(z[0], target, avg_factor=3).item() == pytest.approx(
-        expected * 2)
+        z[0], target,
+        reduction_override='sum').item() == pytest.approx(expected * 6)
     assert loss_module(
-        z[0], target, reduction_override='none').shape == (6, )
+        z[0], target, avg_factor=3).item() == pytest.approx(expected * 2)
+    assert loss_module(z[0], target, reduction_override='none').shape == (6, )
 
 
 def test_balanced_softmax_errors_and_state_dict():

@@ -42,8 +42,8 @@ def test_r32_parameter_counts():
     assert count(model, '') == 1277008
 
 
-@pytest.mark.parametrize('name', ['shike_r50.py', 'shike_rx50.py',
-                                  'shike_r152.py'])
+@pytest.mark.parametrize('name',
+                         ['shike_r50.py', 'shike_rx50.py', 'shike_r152.py'])
 def test_imagenet_configs_parse(name):
     cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
     assert cfg.model.backbone.type == 'SHIKEResNet'
@@ -78,8 +78,10 @@ def test_stage1_training_step():
     first.backward()
 
     backbone, head = model.backbone, model.head
-    groups = [backbone.layer1, backbone.layer2, *backbone.experts,
-              *backbone.fusion_layers, *head.classifiers]
+    groups = [
+        backbone.layer1, backbone.layer2, *backbone.experts,
+        *backbone.fusion_layers, *head.classifiers
+    ]
     for module in groups:
         grads = [p.grad for p in module.parameters()]
         assert all(g is not None for g in grads)
@@ -129,9 +131,9 @@ def test_retraining_step():
     assert loss.item() < first.item()
     after = model.state_dict()
     for key, value in before.items():
-        if key.startswith('head.classifiers.') or (
-                key.startswith('backbone.') and 'running' not in key
-                and 'num_batches' not in key):
+        if key.startswith('head.classifiers.') or (key.startswith('backbone.')
+                                                   and 'running' not in key and
+                                                   'num_batches' not in key):
             assert torch.equal(after[key], value), key
 
     # Predictions use the retrain classifiers.

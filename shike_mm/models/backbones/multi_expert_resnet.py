@@ -145,8 +145,8 @@ class MultiExpertResNet(BaseBackbone):
                  zero_init_residual: bool = False,
                  init_cfg=None):
         super().__init__(
-            copy.deepcopy(self.default_init_cfg)
-            if init_cfg is None else init_cfg)
+            copy.deepcopy(self.default_init_cfg) if init_cfg is
+            None else init_cfg)
         if depth not in self.arch_settings:
             raise KeyError(f'invalid depth {depth} for {type(self).__name__},'
                            f' choose from {sorted(self.arch_settings)}')
@@ -390,8 +390,9 @@ class MultiExpertResNet(BaseBackbone):
     # initialisation
     # ------------------------------------------------------------------
     def convert_single_path_state_dict(
-            self, state_dict: Dict[str, torch.Tensor]
-    ) -> 'OrderedDict[str, torch.Tensor]':
+        self,
+        state_dict: Dict[str,
+                         torch.Tensor]) -> 'OrderedDict[str, torch.Tensor]':
         """Map a plain ResNet state dict onto this multi-expert layout.
 
         Keys of shared stages and the stem are kept. ``layer{k}.*`` for a
@@ -422,11 +423,13 @@ class MultiExpertResNet(BaseBackbone):
         checkpoint = _load_checkpoint(
             cfg['checkpoint'], map_location=cfg.get('map_location', 'cpu'))
         state_dict = checkpoint.get('state_dict', checkpoint)
-        state_dict = {re.sub(r'^module\.', '', k): v
-                      for k, v in state_dict.items()}
+        state_dict = {
+            re.sub(r'^module\.', '', k): v
+            for k, v in state_dict.items()
+        }
         prefix = cfg.get('prefix', None)
-        if prefix is None and any(k.startswith('backbone.')
-                                  for k in state_dict):
+        if prefix is None and any(
+                k.startswith('backbone.') for k in state_dict):
             prefix = 'backbone.'  # a full mmpretrain classifier checkpoint
         if prefix:
             if not prefix.endswith('.'):
@@ -459,10 +462,11 @@ class MultiExpertResNet(BaseBackbone):
         mmpretrain classifier checkpoints); a leading ``module.`` is
         stripped. Loading is non-strict, mismatches are logged.
         """
-        cfgs = self.init_cfg
-        if isinstance(cfgs, dict):
-            cfgs = [cfgs]
-        cfgs = list(cfgs or [])
+        original = self.init_cfg
+        if isinstance(original, dict):
+            cfgs = [original]
+        else:
+            cfgs = list(original or [])
         pretrained = [c for c in cfgs if c.get('type') == 'Pretrained']
         if not pretrained:
             super().init_weights()
@@ -478,5 +482,5 @@ class MultiExpertResNet(BaseBackbone):
         try:
             super().init_weights()
         finally:
-            self.init_cfg = cfgs if len(cfgs) > 1 else cfgs[0]
+            self.init_cfg = original
         self._load_pretrained(pretrained[-1])

@@ -103,12 +103,12 @@ class SHIKEResNet(MultiExpertResNet):
             [self.make_fusion_chain(stage) for stage in resolved])
 
     @staticmethod
-    def resolve_fusion_stages(num_experts: int,
-                              num_shared: int,
-                              stem_type: str,
-                              fusion_stages: Optional[Sequence[int]] = None,
-                              fusion_rule: Optional[str] = None
-                              ) -> Tuple[int, ...]:
+    def resolve_fusion_stages(
+            num_experts: int,
+            num_shared: int,
+            stem_type: str,
+            fusion_stages: Optional[Sequence[int]] = None,
+            fusion_rule: Optional[str] = None) -> Tuple[int, ...]:
         """Shared stage (1-based) fused by each expert.
 
         Args:

@@ -240,9 +240,10 @@ class MultiExpertFusionHead(ClsHead):
         if self.cal_acc:
             acc = Accuracy.calculate(
                 logits.mean(dim=0), target, topk=self.topk)
-            losses.update(
-                {f'accuracy_top-{k}': a
-                 for k, a in zip(self.topk, acc)})
+            losses.update({
+                f'accuracy_top-{k}': a
+                for k, a in zip(self.topk, acc)
+            })
         return losses
 
     # ------------------------------------------------------------------

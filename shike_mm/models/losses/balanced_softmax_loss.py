@@ -49,12 +49,11 @@ class BalancedSoftmaxLoss(nn.Module):
 
     The per-class training counts ``n`` are the only state. They are stored
     as the persistent buffer ``log_prior`` (shape (C, ), float64; cast to
-    the logits' dtype when used), so they
-    travel with checkpoints. There is exactly one way to set them:
-    :meth:`set_class_counts`, which ``ClassCountsHook`` calls on every model
-    submodule that defines it, with the counts of the training dataset.
-    ``class_counts`` in the constructor is the same call, for use outside a
-    runner.
+    the logits' dtype when used), so they travel with checkpoints. There is
+    exactly one way to set them: :meth:`set_class_counts`, which
+    ``ClassCountsHook`` calls on every model submodule that defines it, with
+    the counts of the training dataset. ``class_counts`` in the constructor
+    is the same call, for use outside a runner.
 
     A count of 0 is clamped to 1 before the log: ``log 0 = -inf`` would make
     the shifted logit of that class ``-inf``, so any sample that does carry
@@ -107,18 +106,19 @@ class BalancedSoftmaxLoss(nn.Module):
             log_prior = log_prior.to(self.log_prior.device)
         self.log_prior = log_prior
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
-                              strict, missing_keys, unexpected_keys,
-                              error_msgs):
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
+                              missing_keys, unexpected_keys, error_msgs):
         # The buffer is created lazily; give it the checkpoint's shape so a
         # model built without counts (e.g. by tools/test.py) can load them.
         key = prefix + 'log_prior'
-        if key in state_dict and (self.log_prior is None or
-                                  self.log_prior.shape !=
-                                  state_dict[key].shape):
+        if key in state_dict and (self.log_prior is None
+                                  or self.log_prior.shape
+                                  != state_dict[key].shape):
             self.log_prior = torch.empty_like(
-                state_dict[key], dtype=torch.float64, device='cpu' if
-                self.log_prior is None else self.log_prior.device)
+                state_dict[key],
+                dtype=torch.float64,
+                device='cpu'
+                if self.log_prior is None else self.log_prior.device)
         super()._load_from_state_dict(state_dict, prefix, local_metadata,
                                       strict, missing_keys, unexpected_keys,
                                       error_msgs)
@@ -177,4 +177,3 @@ class BalancedSoftmaxLoss(nn.Module):
         num = None if self.log_prior is None else self.log_prior.numel()
         return (f'num_classes={num}, reduction={self.reduction}, '
                 f'loss_weight={self.loss_weight}')
-

@@ -12,8 +12,8 @@ _REDUCTIONS = ('mean', 'batchmean', 'sum')
 
 
 def _stack_experts(
-        expert_logits: Union[torch.Tensor, Sequence[torch.Tensor]]
-) -> torch.Tensor:
+    expert_logits: Union[torch.Tensor,
+                         Sequence[torch.Tensor]]) -> torch.Tensor:
     """Stack per-expert logits to an (M, B, C) float32/float64 tensor."""
     if not isinstance(expert_logits, torch.Tensor):
         expert_logits = torch.stack(list(expert_logits), dim=0)
@@ -210,8 +210,8 @@ class DKTLoss(nn.Module):
         Returns:
             Tensor: Scalar, float32 (float64 for float64 input).
         """
-        if target.is_floating_point() or target.dim() > 1 and target.size(
-                -1) != 1:
+        soft = target.dim() > 1 and target.size(-1) != 1
+        if target.is_floating_point() or soft:
             raise NotImplementedError(
                 'DKTLoss needs integer class labels of shape (B, ); soft '
                 'labels (Mixup/CutMix) are not supported.')

@@ -23,7 +23,8 @@ def mutual_kl_loss(expert_logits: torch.Tensor,
     T; with T = 1 it is a no-op).
 
     Args:
-        expert_logits (Tensor): Shape (M, B, C). Half types are cast to float32.
+        expert_logits (Tensor): Shape (M, B, C). Half types are cast to
+            float32.
         temperature (float): T. Defaults to 1.0.
         detach_target (bool): Stop gradients through ``p_j`` (the first
             argument of each KL). Defaults to False (reference).
