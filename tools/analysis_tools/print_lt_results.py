@@ -36,7 +36,7 @@ def main(argv=None):
              ('many-shot', 'accuracy/many'),
              ('medium-shot', 'accuracy/medium'),
              ('few-shot', 'accuracy/few')]
-    print(f'Result after epoch {metrics.get("epoch", "?")} '
+    print(f'Result after epoch {metrics.get("epoch", metrics.get("step"))} '
           f'(test set, accuracy %):')
     for label, key in lines:
         value = metrics.get(key)

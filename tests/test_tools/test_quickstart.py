@@ -1,0 +1,71 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""The quickstart config (README command 1) for a few iterations through
+tools/train.py on the real Fashion-MNIST files (generated IDX files of the
+same format when the Debian package is absent), including the switch to
+stage 2, then the results printer and tools/compare.py on the run."""
+import os
+import re
+
+import pytest
+
+from tests.conftest import REPO_ROOT, check_command
+from tests.test_datasets.generators import write_fashion_mnist_idx
+
+CONFIG = 'configs/shike/shike_r32_fashion-mnist-lt-r100-1k_20e.py'
+DEBIAN_ROOT = '/usr/share/datasets/fashion-mnist'
+
+
+@pytest.fixture(scope='module')
+def fashion_root(tmp_path_factory):
+    if os.path.isfile(os.path.join(DEBIAN_ROOT,
+                                   'train-images-idx3-ubyte.gz')):
+        return DEBIAN_ROOT
+    return write_fashion_mnist_idx(
+        str(tmp_path_factory.mktemp('fm')), per_class=100, test_per_class=5)
+
+
+def quick_options(root):
+    return [
+        f'train_dataloader.dataset.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        # 200, 119, 71, 43, 25, 15, 9, 5, 3, 2 images: 492 in all
+        'train_dataloader.dataset.max_per_class=200',
+        'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+        # the first 200 test images keep validation short
+        'val_dataloader.dataset.indices=200',
+        'train_cfg.max_epochs=2', 'train_cfg.val_interval=1',
+        'custom_hooks.2.cornerstone=1',
+        'default_hooks.logger.interval=1',
+        'default_hooks.checkpoint.interval=1',
+    ]
+
+
+def test_quickstart_config_runs_both_stages(tmp_path, fashion_root, python):
+    work_dir = tmp_path / 'shike_r32_fashion-mnist-lt-r100-1k_20e'
+    run = check_command([python, 'tools/train.py', CONFIG, '--work-dir',
+                         work_dir, '--cfg-options', *quick_options(
+                             fashion_root)])
+    assert '492 training images' in run.stdout
+    assert re.search(r'Epoch\(train\) +\[1\]\[4/4\].*loss_dkt', run.stdout)
+    assert 'entering stage 2 (classifier retraining) at epoch 2' in run.stdout
+    assert re.search(r'Epoch\(train\) +\[2\]\[4/4\].*loss_bsce', run.stdout)
+
+    printed = check_command([
+        python, 'tools/analysis_tools/print_lt_results.py', work_dir])
+    for label in ('overall top-1', 'many-shot', 'medium-shot', 'few-shot'):
+        assert re.search(rf'{label} +[0-9.]+\n', printed.stdout), label
+    assert 'best checkpoint' in printed.stdout
+
+    # tools/compare.py tabulates the finished run without training again.
+    out = tmp_path / 'table.md'
+    check_command([python, 'tools/compare.py', CONFIG, '--work-root',
+                   tmp_path, '--skip-existing', '--out', out,
+                   '--cfg-options', *quick_options(fashion_root)])
+    table = out.read_text()
+    row = re.search(r'\| \[shike_r32_fashion-mnist-lt-r100-1k_20e\]'
+                    r'\(configs/shike/[^)]+\) \| ([0-9.]+) \| ([0-9.]+) \| '
+                    r'([0-9.]+) \| ([0-9.]+) \| 1,242,448 \|', table)
+    assert row, table
+    assert '2 epochs, batch 128, 492 training images, seed 0' in table
+    assert 'Commit `' in table
