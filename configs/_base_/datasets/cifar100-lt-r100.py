@@ -31,7 +31,9 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=128,  # per GPU; the reference trains on one GPU
     num_workers=2,
-    persistent_workers=True,
+    # fresh workers each epoch, seeded for it by EpochSeedHook: a resumed
+    # run draws the same augmentations as the uninterrupted one
+    persistent_workers=False,
     dataset=dict(
         type='LongTailDataset',
         imbalance_factor=100,

@@ -42,7 +42,9 @@ train_dataloader = dict(
     # (auto_scale_lr with base_batch_size=256).
     batch_size=64,
     num_workers=2,  # modest default; raise on real hardware
-    persistent_workers=True,
+    # fresh workers each epoch, seeded for it by EpochSeedHook: a resumed
+    # run draws the same augmentations as the uninterrupted one
+    persistent_workers=False,
     dataset=dict(
         type=dataset_type,
         data_root='data/inat2018',
