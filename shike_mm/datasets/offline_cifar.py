@@ -21,6 +21,21 @@ class _OfflineCIFARMixin:
     an md5 of ``None`` is not checked).
     """
 
+    def __init__(self,
+                 data_root: str = '',
+                 split: str = 'train',
+                 verify_md5: bool = True,
+                 download: bool = False,
+                 metainfo: Optional[dict] = None,
+                 **kwargs):
+        self._init_offline(verify_md5, download)
+        super().__init__(
+            data_root=data_root,
+            split=split,
+            metainfo=metainfo,
+            download=False,
+            **kwargs)
+
     def _init_offline(self, verify_md5: bool, download: bool) -> None:
         if download:
             raise ValueError(
@@ -84,21 +99,6 @@ class OfflineCIFAR10(_OfflineCIFARMixin, CIFAR10):
         **kwargs: Other arguments of :class:`mmpretrain.datasets.CIFAR10`.
     """
 
-    def __init__(self,
-                 data_root: str = '',
-                 split: str = 'train',
-                 verify_md5: bool = True,
-                 download: bool = False,
-                 metainfo: Optional[dict] = None,
-                 **kwargs):
-        self._init_offline(verify_md5, download)
-        super().__init__(
-            data_root=data_root,
-            split=split,
-            metainfo=metainfo,
-            download=False,
-            **kwargs)
-
 
 @DATASETS.register_module()
 class OfflineCIFAR100(_OfflineCIFARMixin, CIFAR100):
@@ -118,18 +118,3 @@ class OfflineCIFAR100(_OfflineCIFARMixin, CIFAR100):
         metainfo (dict, optional): Meta information. Defaults to None.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.CIFAR100`.
     """
-
-    def __init__(self,
-                 data_root: str = '',
-                 split: str = 'train',
-                 verify_md5: bool = True,
-                 download: bool = False,
-                 metainfo: Optional[dict] = None,
-                 **kwargs):
-        self._init_offline(verify_md5, download)
-        super().__init__(
-            data_root=data_root,
-            split=split,
-            metainfo=metainfo,
-            download=False,
-            **kwargs)

@@ -4,62 +4,14 @@
 # CIFAR-10 test set (10,000 images).
 # Data: data/cifar10/cifar-10-batches-py/{data_batch_1..5,test_batch,
 # batches.meta} (the extracted python-version archive; never downloaded).
+# Pipelines, normalisation, batch and metric as CIFAR-100-LT.
+_base_ = ['./cifar100-lt-r100.py']
+
 dataset_type = 'OfflineCIFAR10'
-data_preprocessor = dict(
-    num_classes=10,
-    # RGB mean / std of the reference, x 255:
-    # (0.4914, 0.4822, 0.4465) / (0.2023, 0.1994, 0.2010).
-    mean=[125.307, 122.961, 113.8575],
-    std=[51.5865, 50.847, 51.255],
-    # the CIFAR loader yields RGB already
-    to_rgb=False)
-
-# Cutout zeroes the uint8 image before the preprocessor normalises it: the
-# same as the reference's zeroing of the [0, 1] tensor before Normalize.
-train_pipeline = [
-    dict(type='RandomCrop', crop_size=32, padding=4, pad_val=0),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='CIFAR10AutoAugment'),
-    dict(type='RandomCutout', size=16, num_holes=1, pad_val=0),
-    dict(type='PackInputs'),
-]
-
-test_pipeline = [
-    dict(type='PackInputs'),
-]
+data_preprocessor = dict(num_classes=10)
 
 train_dataloader = dict(
-    batch_size=128,  # per GPU; the reference trains on one GPU
-    num_workers=2,
-    # fresh workers each epoch, seeded for it by EpochSeedHook: a resumed
-    # run draws the same augmentations as the uninterrupted one
-    persistent_workers=False,
-    dataset=dict(
-        type='LongTailDataset',
-        imbalance_factor=100,
-        profile='exp',
-        selection='first',
-        dataset=dict(
-            type=dataset_type,
-            data_root='data/cifar10',
-            split='train',
-            pipeline=train_pipeline)),
-    sampler=dict(type='DefaultSampler', shuffle=True),
-)
-
+    dataset=dict(dataset=dict(type=dataset_type, data_root='data/cifar10')))
 val_dataloader = dict(
-    batch_size=128,  # per GPU
-    num_workers=2,
-    persistent_workers=True,
-    dataset=dict(
-        type=dataset_type,
-        data_root='data/cifar10',
-        split='test',
-        pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-)
-# Shot groups come from the training counts via ClassCountsHook.
-val_evaluator = dict(type='LongTailAccuracy', topk=(1, 5))
-
+    dataset=dict(type=dataset_type, data_root='data/cifar10'))
 test_dataloader = val_dataloader
-test_evaluator = val_evaluator

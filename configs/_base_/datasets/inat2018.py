@@ -2,71 +2,20 @@
 # long-tailed), 24,426 val images (3 per class), used for val and test.
 # Data: data/inat2018/iNaturalist18_{train,val}.txt (one
 # `relative/path label` per line) and the images under data/inat2018/
-# (train_val2018/...).
+# (train_val2018/...). Pipelines, batch and metric as ImageNet-LT.
+_base_ = ['./imagenet-lt.py']
+
 dataset_type = 'INaturalist2018'
-data_preprocessor = dict(
-    num_classes=8142,
-    # ImageNet RGB mean / std, 0-255 range
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    # LoadImageFromFile decodes to BGR
-    to_rgb=True)
-
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=224, backend='pillow'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    # RandAugment as in mmpretrain's ImageNet recipes (2 ops, magnitude 9
-    # of 10, std 0.5); pad value = BGR ImageNet mean.
-    dict(
-        type='RandAugment',
-        policies='timm_increasing',
-        num_policies=2,
-        total_level=10,
-        magnitude_level=9,
-        magnitude_std=0.5,
-        hparams=dict(pad_val=[104, 116, 124], interpolation='bicubic')),
-    dict(type='PackInputs'),
-]
-
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=256, edge='short', backend='pillow'),
-    dict(type='CenterCrop', crop_size=224),
-    dict(type='PackInputs'),
-]
+data_preprocessor = dict(num_classes=8142)
 
 train_dataloader = dict(
-    # per GPU: 4 GPUs x 64 = 256 in total, the usual batch of this
-    # benchmark; with another number of GPUs scale the learning rate
-    # (auto_scale_lr with base_batch_size=256).
-    batch_size=64,
-    num_workers=2,  # modest default; raise on real hardware
-    # fresh workers each epoch, seeded for it by EpochSeedHook: a resumed
-    # run draws the same augmentations as the uninterrupted one
-    persistent_workers=False,
     dataset=dict(
         type=dataset_type,
         data_root='data/inat2018',
-        ann_file='iNaturalist18_train.txt',
-        pipeline=train_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True),
-)
-
+        ann_file='iNaturalist18_train.txt'))
 val_dataloader = dict(
-    batch_size=64,  # per GPU
-    num_workers=2,
-    persistent_workers=True,
     dataset=dict(
         type=dataset_type,
         data_root='data/inat2018',
-        ann_file='iNaturalist18_val.txt',
-        pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-)
-# Shot groups (many > 100, medium 20-100, few < 20 training images) come
-# from the training counts via ClassCountsHook.
-val_evaluator = dict(type='LongTailAccuracy', topk=(1, 5))
-
+        ann_file='iNaturalist18_val.txt'))
 test_dataloader = val_dataloader
-test_evaluator = val_evaluator
