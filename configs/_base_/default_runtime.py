@@ -4,15 +4,23 @@
 # - ClassCountsHook, which hands the training set's class counts to the
 #   losses and metrics that need them,
 # - EpochSeedHook, which makes a resumed run draw the same random numbers
-#   as the uninterrupted one.
+#   as the uninterrupted one,
+# - SyncBuffersHook (mmengine), which averages BN statistics over the ranks.
 _base_ = 'mmpretrain::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['shike_mm'], allow_failed_imports=False)
 runner_type = 'DeviceAwareRunner'
 
-custom_hooks = [dict(type='ClassCountsHook'), dict(type='EpochSeedHook')]
-
-default_hooks = dict(logger=dict(type='LoggerHook', interval=50))
+# These hooks are entries of `default_hooks` (a dict, so configs inherit and
+# override them by name) and leave `custom_hooks` to the recipes.
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50),
+    class_counts=dict(type='ClassCountsHook'),
+    epoch_seed=dict(type='EpochSeedHook'),
+    # Average BN statistics over the ranks after every training epoch, so
+    # that every rank validates (and the checkpoint holds) the same model.
+    sync_buffers=dict(type='SyncBuffersHook'),
+)
 
 # Reproducible by default: a fixed seed, shared by every rank.
 randomness = dict(seed=0, deterministic=False)

@@ -39,8 +39,6 @@ test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=256)
 
 custom_hooks = [
-    dict(type='ClassCountsHook'),
-    dict(type='EpochSeedHook'),
     dict(type='DecoupledRetrainHook', cornerstone=cornerstone),
 ]
 find_unused_parameters = True

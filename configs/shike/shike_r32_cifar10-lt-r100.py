@@ -10,8 +10,6 @@ _base_ = [
 model = dict(head=dict(num_classes=10))
 
 custom_hooks = [
-    dict(type='ClassCountsHook'),
-    dict(type='EpochSeedHook'),
     dict(type='DecoupledRetrainHook', cornerstone={{_base_.cornerstone}}),
 ]
 find_unused_parameters = True

@@ -12,8 +12,6 @@ _base_ = [
 model = dict(head=dict(num_classes=100))
 
 custom_hooks = [
-    dict(type='ClassCountsHook'),
-    dict(type='EpochSeedHook'),
     # Epoch 180: freeze all but head.retrain_classifiers, balanced softmax.
     dict(type='DecoupledRetrainHook', cornerstone={{_base_.cornerstone}}),
 ]

@@ -16,8 +16,6 @@ model = dict(head=dict(num_classes=10))
 train_dataloader = dict(dataset=dict(max_per_class=1000))
 
 custom_hooks = [
-    dict(type='ClassCountsHook'),
-    dict(type='EpochSeedHook'),
     dict(type='DecoupledRetrainHook', cornerstone={{_base_.cornerstone}}),
 ]
 find_unused_parameters = True

@@ -16,7 +16,5 @@ param_scheduler = [
 ]
 train_cfg = dict(max_epochs=max_epochs)
 custom_hooks = [
-    dict(type='ClassCountsHook'),
-    dict(type='EpochSeedHook'),
     dict(type='DecoupledRetrainHook', cornerstone=cornerstone),
 ]

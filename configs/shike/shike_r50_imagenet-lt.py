@@ -16,8 +16,6 @@ optim_wrapper = dict(optimizer=dict(lr=0.2))
 auto_scale_lr = dict(base_batch_size=256)
 
 custom_hooks = [
-    dict(type='ClassCountsHook'),
-    dict(type='EpochSeedHook'),
     dict(type='DecoupledRetrainHook', cornerstone={{_base_.cornerstone}}),
 ]
 find_unused_parameters = True

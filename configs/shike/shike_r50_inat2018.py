@@ -14,8 +14,6 @@ optim_wrapper = dict(optimizer=dict(lr=0.025))
 auto_scale_lr = dict(base_batch_size=256)
 
 custom_hooks = [
-    dict(type='ClassCountsHook'),
-    dict(type='EpochSeedHook'),
     dict(type='DecoupledRetrainHook', cornerstone={{_base_.cornerstone}}),
 ]
 find_unused_parameters = True

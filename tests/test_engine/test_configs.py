@@ -99,8 +99,9 @@ def test_config_builds(config, data_roots):
         for s in cfg.param_scheduler
     ]
     assert schedulers
+    assert cfg.default_hooks.class_counts.type == 'ClassCountsHook'
+    assert cfg.default_hooks.epoch_seed.type == 'EpochSeedHook'
     hooks = {h['type']: h for h in cfg.get('custom_hooks', [])}
-    assert 'ClassCountsHook' in hooks
     if 'DecoupledRetrainHook' in hooks:
         assert 0 < hooks['DecoupledRetrainHook']['cornerstone'] < \
             cfg.train_cfg.max_epochs

@@ -35,7 +35,7 @@ def quick_options(root):
         # the first 200 test images keep validation short
         'val_dataloader.dataset.indices=200',
         'train_cfg.max_epochs=2', 'train_cfg.val_interval=1',
-        'custom_hooks.2.cornerstone=1',
+        'custom_hooks.0.cornerstone=1',
         'default_hooks.logger.interval=1',
         'default_hooks.checkpoint.interval=1',
     ]

@@ -31,8 +31,7 @@ def config_with_hook(tmp_path, hook):
         f"_base_ = [{str(CONFIG)!r}]\n"
         "custom_imports = dict(imports=['shike_mm', 'tests.data.test_hooks'],"
         " allow_failed_imports=False)\n"
-        "custom_hooks = [dict(type='ClassCountsHook'), "
-        f"dict(type='EpochSeedHook'), {hook}]\n")
+        f"custom_hooks = [{hook}]\n")
     return path
 
 
@@ -108,3 +107,14 @@ def test_dist_train_two_cpu_processes(tmp_path, tiny_root):
     if not torch.cuda.is_available():
         assert 'gloo' in proc.stdout
     assert (tmp_path / 'epoch_2.pth').is_file()
+
+    # Distributed evaluation of the checkpoint gives the rank-0 validation
+    # number of the last epoch.
+    tested = check_command([
+        'bash', 'tools/dist_test.sh', CONFIG, tmp_path / 'epoch_2.pth', '2',
+        '--work-dir', tmp_path / 'test', '--cfg-options',
+        *data_options(tiny_root)], env={'PORT': '29533'})
+    last_val = dict(kv.split('=') for kv in by_rank['0'][-1][1].split())
+    test_top1 = re.findall(r'accuracy/top1: ([0-9.]+)', tested.stdout)
+    assert float(test_top1[-1]) == pytest.approx(
+        float(last_val['accuracy/top1']), abs=1e-4)
