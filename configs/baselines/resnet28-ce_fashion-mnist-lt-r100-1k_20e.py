@@ -32,6 +32,13 @@ model = dict(
 
 train_dataloader = dict(dataset=dict(max_per_class=1000))
 
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1 / 3, end_factor=1.0, begin=0,
+         end=3, by_epoch=True),
+    dict(type='CosineAnnealingLR', T_max=18, eta_min=0.0, begin=2, end=20,
+         by_epoch=True),
+]
+
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=5),
     checkpoint=dict(type='CheckpointHook', interval=4, max_keep_ckpts=1,
