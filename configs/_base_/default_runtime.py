@@ -5,7 +5,8 @@
 #   losses and metrics that need them,
 # - EpochSeedHook, which makes a resumed run draw the same random numbers
 #   as the uninterrupted one,
-# - SyncBuffersHook (mmengine), which averages BN statistics over the ranks.
+# - SyncBuffersHook (mmengine), which averages BN statistics over the ranks,
+# - a checkpoint every epoch keeping the last one and the best top-1.
 _base_ = 'mmpretrain::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['shike_mm'], allow_failed_imports=False)
@@ -20,6 +21,8 @@ default_hooks = dict(
     # Average BN statistics over the ranks after every training epoch, so
     # that every rank validates (and the checkpoint holds) the same model.
     sync_buffers=dict(type='SyncBuffersHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
+                    save_best='accuracy/top1', rule='greater'),
 )
 
 # Reproducible by default: a fixed seed, shared by every rank.

@@ -7,7 +7,7 @@
 # 20-epoch LR schedule as configs/shike/shike_r32_fashion-mnist-lt-r100-1k_20e.py;
 # no stage-2 retraining (a single joint stage).
 _base_ = [
-    '../_base_/datasets/fashion-mnist-lt-r100.py',
+    '../_base_/datasets/fashion-mnist-lt-r100-1k.py',
     '../_base_/schedules/quick_20e.py',
     '../_base_/default_runtime.py',
 ]
@@ -30,8 +30,6 @@ model = dict(
         in_channels=64,
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
 
-train_dataloader = dict(dataset=dict(max_per_class=1000))
-
 param_scheduler = [
     dict(type='LinearLR', start_factor=1 / 3, end_factor=1.0, begin=0,
          end=3, by_epoch=True),
@@ -39,7 +37,8 @@ param_scheduler = [
          by_epoch=True),
 ]
 
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=5),
-    checkpoint=dict(type='CheckpointHook', interval=4, max_keep_ckpts=1,
-                    save_best='accuracy/top1', rule='greater'))
+# one joint stage: no stage-boundary hook
+custom_hooks = []
+find_unused_parameters = False
+
+default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=4))

@@ -10,17 +10,3 @@ _base_ = [
 ]
 
 model = dict(head=dict(num_classes=100))
-
-custom_hooks = [
-    # Epoch 180: freeze all but head.retrain_classifiers, balanced softmax.
-    dict(type='DecoupledRetrainHook', cornerstone={{_base_.cornerstone}}),
-]
-# The retrain classifiers are unused in stage 1, the frozen parts in
-# stage 2: DDP must not wait for their gradients.
-find_unused_parameters = True
-
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=20),
-    # keep the best top-1 and the last epoch
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
-                    save_best='accuracy/top1', rule='greater'))

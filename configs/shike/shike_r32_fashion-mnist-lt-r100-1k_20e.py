@@ -7,20 +7,10 @@
 # About 10 minutes on 2 CPU cores.
 _base_ = [
     '../_base_/models/shike_r32_cifar.py',
-    '../_base_/datasets/fashion-mnist-lt-r100.py',
+    '../_base_/datasets/fashion-mnist-lt-r100-1k.py',
     '../_base_/schedules/quick_20e.py',
     '../_base_/default_runtime.py',
 ]
 
 model = dict(head=dict(num_classes=10))
-train_dataloader = dict(dataset=dict(max_per_class=1000))
-
-custom_hooks = [
-    dict(type='DecoupledRetrainHook', cornerstone={{_base_.cornerstone}}),
-]
-find_unused_parameters = True
-
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=5),
-    checkpoint=dict(type='CheckpointHook', interval=4, max_keep_ckpts=1,
-                    save_best='accuracy/top1', rule='greater'))
+default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=4))

@@ -9,16 +9,6 @@ _base_ = [
 ]
 
 model = dict(head=dict(num_classes=8142))
-
 optim_wrapper = dict(optimizer=dict(lr=0.025))
 auto_scale_lr = dict(base_batch_size=256)
-
-custom_hooks = [
-    dict(type='DecoupledRetrainHook', cornerstone={{_base_.cornerstone}}),
-]
-find_unused_parameters = True
-
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=100),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
-                    save_best='accuracy/top1', rule='greater'))
+default_hooks = dict(logger=dict(interval=100))

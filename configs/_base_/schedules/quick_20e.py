@@ -29,3 +29,7 @@ train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=4)
 val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=128)
+
+# The stage boundary, owned here as in shike_200e.py.
+custom_hooks = [dict(type='DecoupledRetrainHook', cornerstone=cornerstone)]
+find_unused_parameters = True

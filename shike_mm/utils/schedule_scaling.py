@@ -1,0 +1,147 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""Rescale a config's training schedule to another number of epochs.
+
+A long-tail recipe has several epoch values that must move together: the
+end of training, the begin / end of every by-epoch LR scheduler (and the
+milestones of step schedules), the stage boundary of
+``DecoupledRetrainHook`` (``cornerstone``), the epoch from which a loss
+re-weights (``drw_epoch``, ``reweight_epoch``), validation and checkpoint
+intervals. Changing one of them alone gives a silently different run; this
+module changes all of them with one rule, so that a comparison at another
+budget keeps each recipe's shape.
+"""
+import copy
+from typing import Dict, Iterator, List, Tuple
+
+from mmengine.config import Config
+
+#: Keys anywhere inside ``model`` and ``custom_hooks`` holding an epoch.
+EPOCH_KEYS = ('cornerstone', 'drw_epoch', 'reweight_epoch')
+
+
+def _epoch_fields(cfg: Config) -> Iterator[Tuple[dict, str]]:
+    """Yield ``(container, key)`` for every epoch value of the schedule
+    except scheduler fields (handled separately)."""
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in EPOCH_KEYS and isinstance(value, int) \
+                        and not isinstance(value, bool):
+                    yield node, key
+                else:
+                    yield from walk(value)
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                yield from walk(item)
+
+    if 'cornerstone' in cfg and isinstance(cfg.cornerstone, int):
+        yield cfg, 'cornerstone'
+    yield from walk(cfg.get('model', {}))
+    yield from walk(cfg.get('custom_hooks', []))
+
+
+def _schedulers(cfg: Config) -> List[dict]:
+    scheds = cfg.get('param_scheduler', None) or []
+    if isinstance(scheds, dict):
+        scheds = [scheds]
+    return [s for s in scheds if s.get('by_epoch', True)]
+
+
+def boundary_map(points: List[int], old: int, new: int) -> Dict[int, int]:
+    """Map the sorted distinct epoch boundaries of a schedule of ``old``
+    epochs to ``new`` epochs: proportional, rounded, then made strictly
+    increasing again so that no stage or scheduler becomes empty.
+
+    Args:
+        points (list[int]): Epoch boundaries, including 0 and ``old``.
+        old (int): Current number of epochs.
+        new (int): Target number of epochs.
+
+    Returns:
+        dict[int, int]: Old boundary to new boundary.
+
+    Raises:
+        ValueError: If ``new`` epochs cannot hold the boundaries apart.
+    """
+    points = sorted(set(points))
+    if new < len(points) - 1:
+        raise ValueError(
+            f'cannot rescale a {old}-epoch schedule to {new} epochs: it has '
+            f'{len(points)} distinct epoch boundaries {points} (stages, '
+            'warm-ups, restarts, steps), which need at least '
+            f'{len(points) - 1} epochs to stay apart.')
+    mapped = [round(p * new / old) for p in points]
+    mapped[0], mapped[-1] = 0, new
+    for i in range(1, len(mapped)):  # keep them apart, left to right ...
+        mapped[i] = max(mapped[i], mapped[i - 1] + 1)
+    mapped[-1] = new
+    for i in range(len(mapped) - 2, -1, -1):  # ... and right to left
+        mapped[i] = min(mapped[i], mapped[i + 1] - 1)
+    return dict(zip(points, mapped))
+
+
+def rescale_schedule(cfg: Config, max_epochs: int) -> Config:
+    """Return a copy of ``cfg`` whose schedule lasts ``max_epochs`` epochs.
+
+    Every epoch boundary (0, the scheduler begins / ends / milestones, the
+    stage boundary and re-weighting epochs, the end) is mapped
+    proportionally with :func:`boundary_map`, so each stage keeps its
+    fraction of the run; a cosine's ``T_max`` keeps its ratio to its
+    scheduler's length; validation and checkpoint intervals scale (at least
+    1). Iteration-based schedulers are left alone.
+
+    Args:
+        cfg (Config): A complete, loaded config (``train_cfg.max_epochs``).
+        max_epochs (int): The new number of epochs.
+
+    Returns:
+        Config: The rescaled copy; ``cfg`` itself is unchanged.
+    """
+    if not isinstance(max_epochs, int) or max_epochs < 1:
+        raise ValueError(f'max_epochs must be a positive integer, got '
+                         f'{max_epochs!r}')
+    cfg = copy.deepcopy(cfg)
+    old = cfg.train_cfg.get('max_epochs', None)
+    if not cfg.train_cfg.get('by_epoch', True) or old is None:
+        raise ValueError('rescale_schedule needs an epoch-based train_cfg '
+                         'with max_epochs')
+    if old == max_epochs:
+        return cfg
+    scheds = _schedulers(cfg)
+    fields = list(_epoch_fields(cfg))
+    points = {0, old}
+    for s in scheds:
+        begin = s.get('begin', 0)
+        end = min(s.get('end', old), old)
+        points.update((begin, end))
+        points.update(begin + m for m in s.get('milestones', []))
+    points.update(node[key] for node, key in fields if node[key] <= old)
+    mapping = boundary_map(sorted(points), old, max_epochs)
+
+    for s in scheds:
+        begin = s.get('begin', 0)
+        end = min(s.get('end', old), old)
+        new_begin, new_end = mapping[begin], mapping[end]
+        if 'T_max' in s:
+            ratio = s['T_max'] / max(end - begin, 1)
+            s['T_max'] = max(1, round(ratio * (new_end - new_begin)))
+        if 'milestones' in s:
+            s['milestones'] = [
+                mapping[begin + m] - new_begin for m in s['milestones']
+            ]
+        s['begin'] = new_begin
+        if 'end' in s:
+            s['end'] = new_end
+    for node, key in fields:
+        node[key] = mapping.get(node[key], max_epochs)
+    cfg.train_cfg.max_epochs = max_epochs
+    if 'val_interval' in cfg.train_cfg:
+        cfg.train_cfg.val_interval = max(
+            1, round(cfg.train_cfg.val_interval * max_epochs / old))
+    checkpoint = cfg.get('default_hooks', {}).get('checkpoint', None)
+    if checkpoint and checkpoint.get('by_epoch', True) \
+            and 'interval' in checkpoint and checkpoint.interval > 0:
+        checkpoint.interval = max(
+            1, round(checkpoint.interval * max_epochs / old))
+    return cfg
