@@ -7,6 +7,7 @@ Examples::
     python tools/train.py CONFIG --resume                # latest in work_dir
     python tools/train.py CONFIG --resume work_dirs/x/epoch_3.pth
     python tools/train.py CONFIG --cfg-options train_cfg.max_epochs=4
+    python tools/train.py CONFIG --epochs 20   # whole schedule, same shape
     tools/dist_train.sh CONFIG 8                         # one process per GPU
 """
 import argparse
@@ -20,6 +21,7 @@ from mmengine.config import Config, DictAction
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from shike_mm.utils.runner_cli import build_runner, merge_common_args  # noqa: E402,E501
+from shike_mm.utils.schedule_scaling import rescale_schedule  # noqa: E402
 
 
 def parse_args():
@@ -33,6 +35,12 @@ def parse_args():
         const='auto',
         help='resume from the given checkpoint, or, without a path, from the '
         'latest checkpoint in the work directory')
+    parser.add_argument(
+        '--epochs',
+        type=int,
+        help='rescale the whole schedule (LR schedulers, stage boundary, '
+        're-weighting epochs, validation / checkpoint intervals) to this '
+        'many epochs, keeping its shape; applied after --cfg-options')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -101,7 +109,10 @@ def merge_args(cfg: Config, args) -> Config:
 
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
-    return merge_common_args(cfg, args)
+    cfg = merge_common_args(cfg, args)
+    if args.epochs is not None:
+        cfg = rescale_schedule(cfg, args.epochs)
+    return cfg
 
 
 def main():

@@ -40,7 +40,7 @@ def test_cosine_classifier():
 
 
 def test_forward_and_predict():
-    head = _head().eval()
+    head = _head(keep_expert_logits=True).eval()
     feats = _feats()
     expert_logits = head.forward_experts(feats)
     assert expert_logits.shape == (3, BATCH, NUM_CLASSES)
@@ -54,6 +54,12 @@ def test_forward_and_predict():
         assert sample.gt_label.item() == i % NUM_CLASSES
     # Without data samples new ones are created.
     assert len(head.predict(feats)) == BATCH
+    # By default the per-expert logits are not kept (tools/test.py --out).
+    plain = _head().eval()
+    plain.load_state_dict(head.state_dict())
+    for sample, kept in zip(plain.predict(feats), samples):
+        assert 'expert_logits' not in sample
+        torch.testing.assert_close(sample.pred_score, kept.pred_score)
     with pytest.raises(ValueError, match='tuple of 3 expert features'):
         head(feats[:2])
 
@@ -99,6 +105,55 @@ def test_retraining_mode_and_checkpoint():
     torch.testing.assert_close(fresh(feats), head(feats))
     fresh.set_retraining(False)
     torch.testing.assert_close(fresh(feats), stage1)
+
+
+def test_loss_keys_name_the_configured_losses():
+    head = _head(
+        loss=dict(type='FocalLoss'),
+        retrain_loss=dict(type='CrossEntropyLoss'),
+        dkt_loss=None)
+    assert set(head.loss(_feats(), _samples())) == {'loss_focal',
+                                                    'loss_mutual'}
+    head.set_mode('retrain')
+    losses = head.loss(_feats(), _samples())
+    assert set(losses) == {'loss_ce'}
+    logits = head.forward_experts(_feats())
+    target = torch.tensor([i % NUM_CLASSES for i in range(BATCH)])
+    torch.testing.assert_close(
+        losses['loss_ce'], sum(F.cross_entropy(z, target) for z in logits))
+    with pytest.raises(ValueError, match="one of \\('experts', 'retrain'\\)"):
+        head.set_mode('router')
+
+
+def test_dkt_fill_value_follows_the_classifier():
+    from shike_mm.models.losses import dkt_loss
+    feats, target = _feats(), torch.tensor(
+        [i % NUM_CLASSES for i in range(BATCH)])
+    # Cosine classifier of scale 20: the student's target logit is -20.
+    head = _head(classifier=dict(type='CosineClassifier', scale=20.0))
+    assert head.dkt_loss_module.resolved_student_target_value == -20.0
+    logits = head.forward_experts(feats)
+    torch.testing.assert_close(
+        head.loss(feats, _samples())['loss_dkt'],
+        10 * dkt_loss(logits, target, student_target_value=-20.0))
+    assert not torch.allclose(
+        dkt_loss(logits, target, student_target_value=-20.0),
+        dkt_loss(logits, target, student_target_value=-30.0))
+    # Unbounded linear classifier: each expert's smallest logit per sample.
+    head = _head(classifier=dict(type='Linear'))
+    assert head.dkt_loss_module.resolved_student_target_value is None
+    logits = head.forward_experts(feats).detach().double()
+    filled = logits.clone()
+    for m in range(3):
+        for b in range(BATCH):
+            filled[m, b, target[b]] = logits[m, b].min()
+    log_t = F.log_softmax(
+        __import__('shike_mm').models.losses.dkt_teacher_logits(
+            logits, target), -1)
+    expected = sum((log_t.exp() * (log_t - F.log_softmax(filled[m], -1))
+                    ).sum() for m in range(3)) / (BATCH * NUM_CLASSES)
+    torch.testing.assert_close(
+        head.dkt_loss_module(logits, target), 10 * expected)
 
 
 def test_linear_classifier_option():

@@ -10,36 +10,43 @@ from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+from ..losses.loss_names import loss_key
 from ..losses.utils import upcast_logits
 
 
 @MODELS.register_module()
 class MultiExpertFusionHead(ClsHead):
-    """Per-expert classifiers with SHIKE's two-stage losses.
+    """Per-expert classifiers, mean-logit prediction and the losses of a
+    multi-expert model (SHIKE's two stages).
 
     Input is the neck's tuple of M pooled expert features. Every expert has
     its own classifier; the prediction is the mean of the experts' logits.
+    The head follows mmpretrain's ``ClsHead`` split: ``forward`` (traceable)
+    returns the mean logits, ``loss`` and ``predict`` compute the (M, B, C)
+    expert logits and hand them to :meth:`_get_loss` /
+    :meth:`_get_predictions`.
 
     Two classifier sets exist from construction and both live in the state
     dict: ``classifiers`` (stage 1, representation learning) and
     ``retrain_classifiers`` (stage 2, classifier re-training). The current
-    stage is the persistent bool buffer ``retraining_flag`` (in checkpoints,
+    mode is the persistent bool buffer ``retraining_flag`` (in checkpoints,
     so testing a stage-2 checkpoint predicts with the retrain classifiers);
-    change it with :meth:`set_retraining`, read it with :attr:`retraining`.
+    change it with :meth:`set_mode` (``'experts'`` / ``'retrain'``, called
+    by ``DecoupledRetrainHook``), read it with :attr:`retraining`.
 
-    Stage 1 (``retraining`` False), losses (Eq. 10), each summed over experts
-    inside its module:
+    Losses. A loss module that sets ``takes_expert_logits = True`` (DKT,
+    mutual KL, RIDE's loss) is called once with the (M, B, C) logits and the
+    targets; any other loss (mmpretrain's CE, focal, balanced softmax ...)
+    is applied to each expert's (B, C) logits and summed over the experts.
+    Each value is logged under :func:`~shike_mm.models.losses.loss_key` of
+    its module (``loss_ce``, ``loss_dkt``, ``loss_mutual``, ``loss_bsce``
+    ...).
 
-    - ``loss_ce``: sum over experts of ``loss`` (CE, batch mean).
-    - ``loss_dkt``: ``dkt_loss`` on the (M, B, C) logits (omitted if None).
-    - ``loss_mutual``: ``mutual_loss`` on the (M, B, C) logits (omitted if
-      None).
-
-    Stage 2 (``retraining`` True): ``loss_bsce``, the sum over experts of
-    ``retrain_loss`` (balanced softmax CE, Eq. 11) on the retrain
-    classifiers' logits; no distillation. The retrain classifiers are not
-    used in stage 1 and the stage-1 classifiers not in stage 2, so the
-    unused set gets no gradient (``grad`` stays None).
+    - experts mode (stage 1, Eq. 10): ``loss``, ``dkt_loss`` and
+      ``mutual_loss`` (each omitted if None).
+    - retrain mode (stage 2, Eq. 11): ``retrain_loss`` on the retrain
+      classifiers' logits; no distillation. The unused classifier set gets
+      no gradient (``grad`` stays None).
 
     Args:
         num_classes (int): Number of classes C.
@@ -48,19 +55,25 @@ class MultiExpertFusionHead(ClsHead):
         classifier (dict): Classifier config, built with ``in_features`` and
             ``out_features``. ``dict(type='CosineClassifier', scale=30.0)``
             (default) or ``dict(type='Linear', bias=True)`` for a plain
-            ``nn.Linear`` (Kaiming-normal init through ``init_cfg``).
-        loss (dict): Per-expert stage-1 CE loss. Defaults to
+            ``nn.Linear`` (Kaiming-normal init through ``init_cfg``). Its
+            ``scale`` (if any) bounds the logits and is handed to every loss
+            that defines ``set_logit_scale`` (DKT's target fill value).
+        loss (dict): Stage-1 loss. Defaults to
             ``dict(type='CrossEntropyLoss', loss_weight=1.0)``.
         dkt_loss (dict, optional): Defaults to
             ``dict(type='DKTLoss', loss_weight=10.0)``. None disables it.
         mutual_loss (dict, optional): Defaults to
             ``dict(type='MutualKLLoss', loss_weight=1.0)``. None disables it.
-        retrain_loss (dict): Per-expert stage-2 loss. Defaults to
+        retrain_loss (dict): Stage-2 loss. Defaults to
             ``dict(type='BalancedSoftmaxLoss')`` (class counts arrive through
             ``set_class_counts``, called by ``ClassCountsHook``).
         detach_retrain_feats (bool): Detach the features in stage 2 so only
             the retrain classifiers can receive gradients even if the
             backbone is not frozen (decoupled training). Defaults to True.
+        keep_expert_logits (bool): Also store every expert's logits in the
+            predicted ``DataSample`` (``expert_logits``, (M, C)). Off by
+            default: on a large test set they cost M x C floats per image
+            in ``tools/test.py --out``. Defaults to False.
         topk (int | tuple[int]): Top-k for ``cal_acc``. Defaults to (1, ).
         cal_acc (bool): Add training accuracy of the mean logits to the
             loss dict. Defaults to False.
@@ -68,6 +81,8 @@ class MultiExpertFusionHead(ClsHead):
             ``nn.Linear`` classifiers; cosine classifiers always use their
             own uniform(-1, 1) + renormalisation init.
     """
+
+    modes = ('experts', 'retrain')
 
     def __init__(self,
                  num_classes: int,
@@ -81,6 +96,7 @@ class MultiExpertFusionHead(ClsHead):
                      type='MutualKLLoss', loss_weight=1.0),
                  retrain_loss: dict = dict(type='BalancedSoftmaxLoss'),
                  detach_retrain_feats: bool = True,
+                 keep_expert_logits: bool = False,
                  topk: Union[int, Tuple[int]] = (1, ),
                  cal_acc: bool = False,
                  init_cfg: Optional[dict] = dict(
@@ -96,6 +112,7 @@ class MultiExpertFusionHead(ClsHead):
         self.in_channels = in_channels
         self.num_experts = num_experts
         self.detach_retrain_feats = detach_retrain_feats
+        self.keep_expert_logits = keep_expert_logits
         self.classifier_cfg = copy.deepcopy(classifier)
 
         self.classifiers = nn.ModuleList(
@@ -108,6 +125,12 @@ class MultiExpertFusionHead(ClsHead):
         self.retrain_loss_module = self._build_loss(retrain_loss)
         self.register_buffer(
             'retraining_flag', torch.tensor(False), persistent=True)
+
+        scale = getattr(self.classifiers[0], 'scale', None)
+        for module in (self.loss_module, self.dkt_loss_module,
+                       self.mutual_loss_module, self.retrain_loss_module):
+            if callable(getattr(module, 'set_logit_scale', None)):
+                module.set_logit_scale(scale)
 
     # ------------------------------------------------------------------
     # construction
@@ -127,19 +150,26 @@ class MultiExpertFusionHead(ClsHead):
         return MODELS.build(cfg)
 
     # ------------------------------------------------------------------
-    # stage switch
+    # modes
     # ------------------------------------------------------------------
     @property
     def retraining(self) -> bool:
         """bool: True in the classifier re-training stage (stage 2)."""
         return bool(self.retraining_flag)
 
-    def set_retraining(self, mode: bool = True) -> None:
-        """Switch between stage 1 (False) and classifier re-training (True).
-
-        Only the flag changes; freezing parameters is the caller's job.
+    def set_mode(self, mode: str) -> None:
+        """Switch between ``'experts'`` (stage 1) and ``'retrain'``
+        (classifier re-training). Only the mode changes; freezing
+        parameters is the caller's job (``DecoupledRetrainHook``).
         """
-        self.retraining_flag.fill_(bool(mode))
+        if mode not in self.modes:
+            raise ValueError(f'{type(self).__name__}: mode must be one of '
+                             f'{self.modes}, got {mode!r}')
+        self.retraining_flag.fill_(mode == 'retrain')
+
+    def set_retraining(self, mode: bool = True) -> None:
+        """Same as ``set_mode('retrain' if mode else 'experts')``."""
+        self.set_mode('retrain' if mode else 'experts')
 
     # ------------------------------------------------------------------
     # forward
@@ -191,6 +221,26 @@ class MultiExpertFusionHead(ClsHead):
     # ------------------------------------------------------------------
     # loss
     # ------------------------------------------------------------------
+    def loss(self, feats: Sequence[torch.Tensor],
+             data_samples: List[DataSample],
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """Compute the losses of the current mode.
+
+        Args:
+            feats (Sequence[Tensor]): M pooled features, each (B, D).
+            data_samples (list[DataSample]): With ``gt_label``.
+            **kwargs: Passed to the per-expert loss modules.
+
+        Returns:
+            dict[str, Tensor]: See :meth:`_get_loss`.
+        """
+        # The part that torch.fx can trace.
+        if self.retraining and self.detach_retrain_feats:
+            feats = tuple(f.detach() for f in self.pre_logits(feats))
+        expert_logits = self.forward_experts(feats)
+        # The part it cannot.
+        return self._get_loss(expert_logits, data_samples, **kwargs)
+
     @staticmethod
     def _get_targets(data_samples: List[DataSample]) -> torch.Tensor:
         if 'gt_score' in data_samples[0]:
@@ -200,43 +250,46 @@ class MultiExpertFusionHead(ClsHead):
                 'supported by DKT / balanced softmax.')
         return torch.cat([i.gt_label for i in data_samples]).long()
 
-    def loss(self, feats: Sequence[torch.Tensor],
-             data_samples: List[DataSample],
-             **kwargs) -> Dict[str, torch.Tensor]:
-        """Compute the losses of the current stage.
+    def active_losses(self) -> List[nn.Module]:
+        """The loss modules of the current mode, in logging order."""
+        if self.retraining:
+            return [self.retrain_loss_module]
+        return [
+            m for m in (self.loss_module, self.dkt_loss_module,
+                        self.mutual_loss_module) if m is not None
+        ]
+
+    def _get_loss(self, expert_logits: torch.Tensor,
+                  data_samples: List[DataSample],
+                  **kwargs) -> Dict[str, torch.Tensor]:
+        """Losses of the current mode from the expert logits.
 
         Args:
-            feats (Sequence[Tensor]): M pooled features, each (B, D).
+            expert_logits (Tensor): Shape (M, B, C).
             data_samples (list[DataSample]): With ``gt_label``.
+            **kwargs: Passed to the per-expert loss modules.
 
         Returns:
-            dict[str, Tensor]: Stage 1: ``loss_ce`` (+ ``loss_dkt``,
-            ``loss_mutual``); stage 2: ``loss_bsce``. float32 scalars.
-            With ``cal_acc``, also ``accuracy_top-k``.
+            dict[str, Tensor]: One float32 scalar per active loss, keyed by
+            :func:`loss_key` (stage 1 by default ``loss_ce``, ``loss_dkt``,
+            ``loss_mutual``; stage 2 ``loss_bsce``). With ``cal_acc``, also
+            ``accuracy_top-k`` of the mean logits.
         """
-        retraining = self.retraining
-        if retraining and self.detach_retrain_feats:
-            feats = tuple(f.detach() for f in self.pre_logits(feats))
-        logits = upcast_logits(
-            self.forward_experts(feats, retraining=retraining))
+        logits = upcast_logits(expert_logits)
         target = self._get_targets(data_samples).to(logits.device)
-        batch_size = logits.size(1)
-
         losses = dict()
-        if retraining:
-            losses['loss_bsce'] = sum(
-                self.retrain_loss_module(
-                    z, target, avg_factor=batch_size, **kwargs)
-                for z in logits)
-        else:
-            losses['loss_ce'] = sum(
-                self.loss_module(z, target, avg_factor=batch_size, **kwargs)
-                for z in logits)
-            if self.dkt_loss_module is not None:
-                losses['loss_dkt'] = self.dkt_loss_module(logits, target)
-            if self.mutual_loss_module is not None:
-                losses['loss_mutual'] = self.mutual_loss_module(logits)
-
+        for module in self.active_losses():
+            key = loss_key(module)
+            if key in losses:
+                raise ValueError(
+                    f'{type(self).__name__}: two active losses log as '
+                    f'{key!r}; give one of them a distinct loss_name')
+            if getattr(module, 'takes_expert_logits', False):
+                losses[key] = module(logits, target)
+            else:
+                losses[key] = sum(
+                    module(z, target, avg_factor=z.size(0), **kwargs)
+                    for z in logits)
         if self.cal_acc:
             acc = Accuracy.calculate(
                 logits.mean(dim=0), target, topk=self.topk)
@@ -254,7 +307,7 @@ class MultiExpertFusionHead(ClsHead):
         feats: Sequence[torch.Tensor],
         data_samples: Optional[List[Optional[DataSample]]] = None
     ) -> List[DataSample]:
-        """Predict with the classifiers of the current stage.
+        """Predict with the classifiers of the current mode.
 
         Args:
             feats (Sequence[Tensor]): M pooled features, each (B, D).
@@ -262,11 +315,31 @@ class MultiExpertFusionHead(ClsHead):
                 fill; new ones are created if None.
 
         Returns:
-            list[DataSample]: Each with ``pred_score`` (C, ) = softmax of the
-            mean logits, ``pred_label`` (1, ) and ``expert_logits`` (M, C),
-            the raw logits of every expert (float32, detached).
+            list[DataSample]: See :meth:`_get_predictions`.
         """
-        expert_logits = self.forward_experts(feats).detach().float()
+        # The part that torch.fx can trace.
+        expert_logits = self.forward_experts(feats)
+        # The part it cannot.
+        return self._get_predictions(expert_logits, data_samples)
+
+    def _get_predictions(
+        self, expert_logits: torch.Tensor,
+        data_samples: Optional[List[Optional[DataSample]]]
+    ) -> List[DataSample]:
+        """Fill data samples from the expert logits.
+
+        Args:
+            expert_logits (Tensor): Shape (M, B, C).
+            data_samples (list[DataSample | None], optional): Samples to
+                fill; new ones are created if None.
+
+        Returns:
+            list[DataSample]: Each with ``pred_score`` (C, ) = softmax of the
+            mean logits and ``pred_label`` (1, ); with
+            ``keep_expert_logits`` also ``expert_logits`` (M, C), the raw
+            logits of every expert (float32, detached).
+        """
+        expert_logits = expert_logits.detach().float()
         pred_scores = F.softmax(expert_logits.mean(dim=0), dim=1)
         pred_labels = pred_scores.argmax(dim=1, keepdim=True)
 
@@ -278,7 +351,8 @@ class MultiExpertFusionHead(ClsHead):
             if data_sample is None:
                 data_sample = DataSample()
             data_sample.set_pred_score(score).set_pred_label(label)
-            data_sample.set_field(
-                expert_logits[:, i], 'expert_logits', dtype=torch.Tensor)
+            if self.keep_expert_logits:
+                data_sample.set_field(
+                    expert_logits[:, i], 'expert_logits', dtype=torch.Tensor)
             out.append(data_sample)
         return out

@@ -1,9 +1,10 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 from .balanced_softmax_loss import BalancedSoftmaxLoss, balanced_softmax_loss
 from .dkt_loss import DKTLoss, dkt_loss, dkt_teacher_logits
+from .loss_names import loss_key
 from .mutual_kl_loss import MutualKLLoss, mutual_kl_loss
 
 __all__ = [
     'BalancedSoftmaxLoss', 'balanced_softmax_loss', 'DKTLoss', 'dkt_loss',
-    'dkt_teacher_logits', 'MutualKLLoss', 'mutual_kl_loss'
+    'dkt_teacher_logits', 'loss_key', 'MutualKLLoss', 'mutual_kl_loss'
 ]

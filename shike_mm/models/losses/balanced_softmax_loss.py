@@ -72,6 +72,8 @@ class BalancedSoftmaxLoss(nn.Module):
         loss_weight (float): Weight of the loss. Defaults to 1.0.
     """
 
+    loss_name = 'loss_bsce'
+
     def __init__(self,
                  class_counts: Optional[Sequence[int]] = None,
                  reduction: str = 'mean',

@@ -90,7 +90,7 @@ def dkt_loss(expert_logits: torch.Tensor,
              target: torch.Tensor,
              exclude_target: bool = False,
              teacher_target_value: float = 0.0,
-             student_target_value: float = -30.0,
+             student_target_value: Optional[float] = -30.0,
              detach_teacher: bool = False,
              reduction: str = 'mean') -> torch.Tensor:
     """Non-target distillation from the grand teacher (Eq. 8-9).
@@ -98,8 +98,9 @@ def dkt_loss(expert_logits: torch.Tensor,
     ``sum_m KL(p_T || p_m)``. Reference variant (``exclude_target=False``):
     teacher and students are softmaxes over all C positions; the teacher has
     ``teacher_target_value`` at the target, student m has its target logit
-    replaced by ``student_target_value`` (-30, the lower end of a scale-30
-    cosine classifier). Paper variant (``exclude_target=True``): both are
+    replaced by ``student_target_value``: -30 in the reference, the lowest
+    logit a scale-30 cosine classifier can produce, so the student's
+    distribution is (almost) all on the non-target classes. Paper variant (``exclude_target=True``): both are
     softmaxes over the C - 1 non-target classes only.
 
     Args:
@@ -107,7 +108,10 @@ def dkt_loss(expert_logits: torch.Tensor,
         target (Tensor): Class indices, shape (B, ).
         exclude_target (bool): Paper's C - 1 formulation. Defaults to False.
         teacher_target_value (float): See above. Defaults to 0.
-        student_target_value (float): See above. Defaults to -30.
+        student_target_value (float, optional): See above; None uses the
+            smallest logit of each expert and sample (detached), the
+            counterpart of -scale for classifiers whose logits are
+            unbounded. Defaults to -30.
         detach_teacher (bool): Stop gradients through the teacher.
             Defaults to False (reference).
         reduction (str): 'mean' divides the summed point-wise KL by the
@@ -136,7 +140,11 @@ def dkt_loss(expert_logits: torch.Tensor,
         student = z.gather(2, idx.unsqueeze(0).expand(num_experts, -1, -1))
     else:
         target_mask = F.one_hot(target, num_classes).bool()
-        student = z.masked_fill(target_mask, student_target_value)
+        if student_target_value is None:
+            fill = z.detach().min(dim=-1, keepdim=True).values
+            student = torch.where(target_mask, fill, z)
+        else:
+            student = z.masked_fill(target_mask, student_target_value)
     log_t = F.log_softmax(teacher, dim=-1)  # (B, C')
     log_s = F.log_softmax(student, dim=-1)  # (M, B, C')
     loss = (log_t.exp() * (log_t - log_s)).sum()
@@ -152,9 +160,20 @@ class DKTLoss(nn.Module):
     """Dynamic Knowledge Transfer loss of SHIKE (Eq. 5-9).
 
     Defaults reproduce the reference implementation: teacher target position
-    kept at 0, student target logit replaced by -30, softmax over all C
-    classes, no detach, element-wise mean, weight 10. The per-sample
-    ('batchmean') reduction with ``loss_weight=10 / C`` gives the same value.
+    kept at 0, student target logit replaced by the lowest logit the
+    classifier can produce (-30 for the reference's scale-30 cosine
+    classifier), softmax over all C classes, no detach, element-wise mean,
+    weight 10. The per-sample ('batchmean') reduction with
+    ``loss_weight=10 / C`` gives the same value.
+
+    The student's target fill value. The reference writes -30 because its
+    cosine classifier's logits lie in [-30, 30]. With the default
+    ``student_target_value='auto'`` the value follows the classifier:
+    ``MultiExpertFusionHead`` calls :meth:`set_logit_scale` with its
+    classifier's ``scale`` (the fill becomes ``-scale``) or with None for an
+    unbounded classifier such as ``nn.Linear`` (the fill becomes the
+    smallest logit of each expert and sample, detached). Used without a
+    head, 'auto' means -30. A number fixes the value.
 
     Args:
         loss_weight (float): Weight (alpha of Eq. 10). Defaults to 10.0.
@@ -164,8 +183,14 @@ class DKTLoss(nn.Module):
         detach_teacher (bool): Stop gradients through the teacher.
             Defaults to False.
         teacher_target_value (float): Defaults to 0.0.
-        student_target_value (float): Defaults to -30.0.
+        student_target_value (float | str | None): A number, ``'auto'``
+            (see above) or None (smallest logit per expert and sample).
+            Defaults to 'auto'.
     """
+
+    #: Called once with all experts' (M, B, C) logits by the head.
+    takes_expert_logits = True
+    loss_name = 'loss_dkt'
 
     def __init__(self,
                  loss_weight: float = 10.0,
@@ -173,7 +198,7 @@ class DKTLoss(nn.Module):
                  exclude_target: bool = False,
                  detach_teacher: bool = False,
                  teacher_target_value: float = 0.0,
-                 student_target_value: float = -30.0):
+                 student_target_value: Union[float, str, None] = 'auto'):
         super().__init__()
         if reduction not in _REDUCTIONS:
             raise ValueError(f'reduction must be one of {_REDUCTIONS}, '
@@ -183,7 +208,28 @@ class DKTLoss(nn.Module):
         self.exclude_target = exclude_target
         self.detach_teacher = detach_teacher
         self.teacher_target_value = teacher_target_value
+        if isinstance(student_target_value, str) \
+                and student_target_value != 'auto':
+            raise ValueError("DKTLoss: student_target_value must be a number, "
+                             f"'auto' or None, got {student_target_value!r}")
         self.student_target_value = student_target_value
+        self._auto_value: Optional[float] = -30.0
+
+    def set_logit_scale(self, scale: Optional[float]) -> None:
+        """Tell the loss the classifier's logit bound (``'auto'`` mode).
+
+        Args:
+            scale (float, optional): Logits lie in ``[-scale, scale]``; None
+                for an unbounded classifier.
+        """
+        self._auto_value = None if scale is None else -float(scale)
+
+    @property
+    def resolved_student_target_value(self) -> Optional[float]:
+        """float | None: The fill value in use (None: per-sample min)."""
+        if self.student_target_value == 'auto':
+            return self._auto_value
+        return self.student_target_value
 
     def teacher_logits(self, expert_logits: torch.Tensor,
                        target: torch.Tensor) -> torch.Tensor:
@@ -220,11 +266,12 @@ class DKTLoss(nn.Module):
             target,
             exclude_target=self.exclude_target,
             teacher_target_value=self.teacher_target_value,
-            student_target_value=self.student_target_value,
+            student_target_value=self.resolved_student_target_value,
             detach_teacher=self.detach_teacher,
             reduction=reduction_override or self.reduction)
 
     def extra_repr(self) -> str:
         return (f'loss_weight={self.loss_weight}, reduction={self.reduction}, '
                 f'exclude_target={self.exclude_target}, '
-                f'detach_teacher={self.detach_teacher}')
+                f'detach_teacher={self.detach_teacher}, student_target_value='
+                f'{self.resolved_student_target_value}')

@@ -73,6 +73,10 @@ class MutualKLLoss(nn.Module):
             of every pair. Defaults to False.
     """
 
+    #: Called once with all experts' (M, B, C) logits by the head.
+    takes_expert_logits = True
+    loss_name = 'loss_mutual'
+
     def __init__(self,
                  loss_weight: float = 1.0,
                  reduction: str = 'mean',
