@@ -31,6 +31,16 @@ def check_command(args, **kwargs):
     return proc
 
 
+def load_checkpoint(path):
+    """Load a checkpoint the way torch >= 2.6 does by default
+    (``weights_only=True``): also a check that shike_mm's allow-list of
+    checkpoint globals suffices."""
+    import torch
+
+    import shike_mm  # noqa: F401  registers the allow-list
+    return torch.load(path, map_location='cpu', weights_only=True)
+
+
 @pytest.fixture(scope='session')
 def repo_root():
     return REPO_ROOT

@@ -27,8 +27,12 @@ def parse_args():
         '--work-dir', help='the directory to save the evaluation log')
     parser.add_argument(
         '--out',
-        help='dump every prediction (scores, per-expert logits where the '
-        'head provides them, labels) to this pickle file')
+        help='dump every prediction (scores, labels) to this pickle file')
+    parser.add_argument(
+        '--expert-logits',
+        action='store_true',
+        help='also keep every expert\'s logits in the predictions '
+        '(multi-expert heads; M x C floats per image in --out)')
     parser.add_argument(
         '--show-dir',
         help='save images with their predictions to this directory')
@@ -60,6 +64,10 @@ def merge_args(cfg: Config, args) -> Config:
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(
             f'checkpoint file not found: {args.checkpoint}')
+    # --cfg-options first: they address the config as written (e.g.
+    # test_evaluator.many_shot_thr), before --out turns the evaluator into
+    # a list.
+    cfg = merge_common_args(cfg, args)
     cfg.load_from = args.checkpoint
     cfg.resume = False
 
@@ -80,9 +88,12 @@ def merge_args(cfg: Config, args) -> Config:
             cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
         cfg.test_evaluator.append(dict(type='DumpResults',
                                        out_file_path=args.out))
-    # Training-only parts are not needed to evaluate; keeping
-    # train_dataloader lets ClassCountsHook compute the shot groups.
-    return merge_common_args(cfg, args)
+    if args.expert_logits:
+        cfg.model.head.keep_expert_logits = True
+    # The shot groups come from the class counts stored in the checkpoint;
+    # ClassCountsHook reads the config's training set only for checkpoints
+    # written without them.
+    return cfg
 
 
 def main():

@@ -1,6 +1,6 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """One shared way to read per-class image counts off any dataset."""
-from typing import List, Optional
+from typing import List, NamedTuple, Optional
 
 import numpy as np
 from mmengine.dataset import (ClassBalancedDataset, ConcatDataset,
@@ -54,6 +54,56 @@ def get_sample_labels(dataset) -> np.ndarray:
             f'{type(dataset).__name__}.get_gt_labels() returned shape '
             f'{labels.shape}; class counts need one label per sample.')
     return labels.astype(np.int64)
+
+
+class ClassGroups(NamedTuple):
+    """Sample indices grouped by class.
+
+    ``order[starts[c]:starts[c] + counts[c]]`` are the indices of class
+    ``c`` in dataset order.
+    """
+    order: np.ndarray
+    counts: np.ndarray
+    starts: np.ndarray
+
+
+def group_by_class(labels: np.ndarray,
+                   num_classes: Optional[int] = None,
+                   owner: str = 'dataset') -> ClassGroups:
+    """Group sample indices by label, keeping dataset order in a class.
+
+    Args:
+        labels (np.ndarray): One integer label per sample, shape (N, ).
+        num_classes (int, optional): Number of classes; defaults to the
+            largest label + 1.
+        owner (str): Name put in front of error messages.
+
+    Returns:
+        ClassGroups: ``order`` (N, ), ``counts`` and ``starts``
+        (num_classes, ).
+
+    Raises:
+        ValueError: For no sample, a negative label or a label outside
+            ``[0, num_classes)``, naming the value.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    if labels.size == 0:
+        raise ValueError(f'{owner}: the dataset is empty.')
+    if labels.min() < 0:
+        raise ValueError(f'{owner}: the dataset holds a negative label '
+                         f'({int(labels.min())}).')
+    if num_classes is None:
+        num_classes = int(labels.max()) + 1
+    if labels.max() >= num_classes:
+        raise ValueError(
+            f'{owner}: label {int(labels.max())} is outside '
+            f'[0, {num_classes}) (the dataset declares {num_classes} '
+            'classes).')
+    # A stable sort keeps dataset order inside every class.
+    order = np.argsort(labels, kind='stable')
+    counts = np.bincount(labels, minlength=num_classes)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return ClassGroups(order, counts, starts)
 
 
 def _bincount(labels: np.ndarray, dataset) -> List[int]:

@@ -1,8 +1,32 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """The per-class image counts of a long-tailed split."""
+import numbers
 from typing import List
 
 PROFILES = ('exp', 'step')
+
+
+def check_long_tail_args(imbalance_factor, profile: str,
+                         owner: str = 'long_tail_counts') -> None:
+    """Validate the imbalance factor and profile of a long-tailed split.
+
+    Args:
+        imbalance_factor: Must be a real number >= 1 (not a bool).
+        profile (str): One of :data:`PROFILES`.
+        owner (str): Name put in front of the error message.
+
+    Raises:
+        ValueError: Naming the argument and its value.
+    """
+    if (not isinstance(imbalance_factor, numbers.Real)
+            or isinstance(imbalance_factor, bool)
+            or not imbalance_factor >= 1):
+        raise ValueError(
+            f'{owner}: imbalance_factor must be a number >= 1 (largest / '
+            f'smallest class), got {imbalance_factor!r}')
+    if profile not in PROFILES:
+        raise ValueError(f'{owner}: unknown long-tail profile {profile!r}; '
+                         f'expected one of {PROFILES}')
 
 
 def long_tail_counts(n_max: int,
@@ -50,12 +74,7 @@ def long_tail_counts(n_max: int,
             or num_classes < 1):
         raise ValueError(
             f'num_classes must be a positive integer, got {num_classes!r}')
-    if not imbalance_factor >= 1:
-        raise ValueError('imbalance_factor must be >= 1 (largest class / '
-                         f'smallest class), got {imbalance_factor!r}')
-    if profile not in PROFILES:
-        raise ValueError(f'Unknown long-tail profile {profile!r}; '
-                         f'expected one of {PROFILES}')
+    check_long_tail_args(imbalance_factor, profile)
     n_max, num_classes = int(n_max), int(num_classes)
     r = 1. / imbalance_factor
     if num_classes == 1:

@@ -1,7 +1,6 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 import copy
 import logging
-import numbers
 from typing import List, Optional, Union
 
 import numpy as np
@@ -9,8 +8,8 @@ from mmengine.dataset import BaseDataset, force_full_init
 from mmengine.logging import print_log
 
 from mmpretrain.registry import DATASETS
-from .class_counts import get_sample_labels
-from .long_tail_counts import PROFILES, long_tail_counts
+from .class_counts import get_sample_labels, group_by_class
+from .long_tail_counts import check_long_tail_args, long_tail_counts
 
 SELECTIONS = ('first', 'random')
 
@@ -77,15 +76,7 @@ class LongTailDataset:
                  selection: str = 'first',
                  seed: int = 0,
                  lazy_init: bool = False):
-        if (not isinstance(imbalance_factor, numbers.Real)
-                or isinstance(imbalance_factor, bool)
-                or not imbalance_factor >= 1):
-            raise ValueError(
-                'LongTailDataset: imbalance_factor must be a number >= 1 '
-                f'(largest / smallest class), got {imbalance_factor!r}')
-        if profile not in PROFILES:
-            raise ValueError(f'LongTailDataset: unknown profile {profile!r}; '
-                             f'expected one of {PROFILES}')
+        check_long_tail_args(imbalance_factor, profile, 'LongTailDataset')
         if selection not in SELECTIONS:
             raise ValueError('LongTailDataset: unknown selection '
                              f'{selection!r}; expected one of {SELECTIONS}')
@@ -132,26 +123,11 @@ class LongTailDataset:
         if hasattr(self.dataset, 'full_init'):
             self.dataset.full_init()
         labels = get_sample_labels(self.dataset)
-        if labels.size == 0:
-            raise ValueError(
-                f'LongTailDataset: the wrapped {type(self.dataset).__name__} '
-                'is empty.')
-        if labels.min() < 0:
-            raise ValueError('LongTailDataset: the wrapped dataset holds a '
-                             f'negative label ({int(labels.min())}).')
         classes = self.CLASSES
-        num_classes = len(classes) if classes is not None else int(
-            labels.max()) + 1
-        if labels.max() >= num_classes:
-            raise ValueError(
-                f'LongTailDataset: label {int(labels.max())} is outside '
-                f'[0, {num_classes}) (the wrapped dataset declares '
-                f'{num_classes} classes).')
-
-        # Stable sort keeps file order inside every class.
-        order = np.argsort(labels, kind='stable')
-        available = np.bincount(labels, minlength=num_classes)
-        starts = np.concatenate([[0], np.cumsum(available)[:-1]])
+        order, available, starts = group_by_class(
+            labels, len(classes) if classes is not None else None,
+            f'LongTailDataset (wrapping {type(self.dataset).__name__})')
+        num_classes = len(available)
 
         n_max = int(available.max())
         if self.max_per_class is not None:

@@ -35,8 +35,9 @@ def test_edge_cases():
 
 
 @pytest.mark.parametrize('kwargs, match', [
-    (dict(imbalance_factor=0.5), 'imbalance_factor must be >= 1'),
-    (dict(profile='linear'), "Unknown long-tail profile 'linear'"),
+    (dict(imbalance_factor=0.5), 'imbalance_factor must be a number >= 1'),
+    (dict(imbalance_factor=True), 'imbalance_factor must be a number >= 1'),
+    (dict(profile='linear'), "unknown long-tail profile 'linear'"),
     (dict(num_classes=0), 'num_classes'),
 ])
 def test_bad_arguments(kwargs, match):

@@ -141,7 +141,8 @@ def test_cifar10_variant(tmp_path):
 
 @pytest.mark.parametrize('kwargs, match', [
     (dict(imbalance_factor=0.5), 'imbalance_factor must be a number >= 1'),
-    (dict(imbalance_factor=10, profile='linear'), "unknown profile 'linear'"),
+    (dict(imbalance_factor=10, profile='linear'),
+     "unknown long-tail profile 'linear'"),
     (dict(imbalance_factor=10, selection='last'), "unknown selection 'last'"),
     (dict(imbalance_factor=10, max_per_class=0), 'max_per_class'),
 ])

@@ -12,7 +12,10 @@ import pytest
 import torch
 
 from tests.conftest import REPO_ROOT, check_command
+from tests.conftest import load_checkpoint as state
 from tests.test_datasets.generators import write_cifar
+
+pytestmark = pytest.mark.slow
 
 CONFIG = REPO_ROOT / 'configs/shike/shike_r32_cifar10-lt-r100.py'
 BN_STATS = ('running_mean', 'running_var', 'num_batches_tracked')
@@ -27,11 +30,16 @@ def cifar_root(tmp_path_factory):
     return root
 
 
-def tiny_options(root, max_epochs=4, cornerstone=2):
+# The 200-epoch schedule compressed to 6 epochs by tools/train.py --epochs:
+# stage 1 is epochs 1-3, classifier retraining epochs 4-6 (1-based).
+EPOCHS = ['--epochs', '6']
+
+
+def tiny_options(root):
     return [
         f'train_dataloader.dataset.dataset.data_root={root}',
         'train_dataloader.dataset.dataset.verify_md5=False',
-        # 40 -> 4 images per class, 131 in all
+        # 40 -> 4 images per class, 159 in all
         'train_dataloader.dataset.imbalance_factor=10',
         f'val_dataloader.dataset.data_root={root}',
         'val_dataloader.dataset.verify_md5=False',
@@ -39,16 +47,9 @@ def tiny_options(root, max_epochs=4, cornerstone=2):
         'test_dataloader.dataset.verify_md5=False',
         'train_dataloader.batch_size=32', 'train_dataloader.num_workers=0',
         'val_dataloader.num_workers=0', 'test_dataloader.num_workers=0',
-        f'train_cfg.max_epochs={max_epochs}',
-        f'custom_hooks.0.cornerstone={cornerstone}',
         'default_hooks.logger.interval=1',
         'default_hooks.checkpoint.max_keep_ckpts=-1',
     ]
-
-
-def state(path):
-    import shike_mm  # noqa: F401
-    return torch.load(path, map_location='cpu', weights_only=True)
 
 
 def logged_losses(work_dir):
@@ -65,11 +66,12 @@ def logged_losses(work_dir):
 def test_two_stage_switch_resume_and_test(tmp_path, cifar_root, python):
     opts = tiny_options(cifar_root)
     run = check_command([python, 'tools/train.py', CONFIG, '--work-dir',
-                         tmp_path / 'full', '--cfg-options', *opts])
-    assert 'entering stage 2 (classifier retraining) at epoch 3' in run.stdout
+                         tmp_path / 'full', *EPOCHS, '--cfg-options', *opts])
+    assert 'entering stage 2 at epoch 4 (cornerstone 3)' in run.stdout
 
-    before = state(tmp_path / 'full/epoch_2.pth')['state_dict']
-    after = state(tmp_path / 'full/epoch_4.pth')['state_dict']
+    before = state(tmp_path / 'full/epoch_3.pth')['state_dict']
+    last = state(tmp_path / 'full/epoch_6.pth')
+    after = last['state_dict']
     changed = []
     for key, value in before.items():
         if key.startswith(RETRAIN):
@@ -87,40 +89,84 @@ def test_two_stage_switch_resume_and_test(tmp_path, cifar_root, python):
                if k.endswith('running_mean'))
 
     losses = logged_losses(tmp_path / 'full')
-    assert losses[1] == losses[2] == {'loss_ce', 'loss_dkt', 'loss_mutual'}
-    assert losses[3] == losses[4] == {'loss_bsce'}
+    for epoch in (1, 2, 3):
+        assert losses[epoch] == {'loss_ce', 'loss_dkt', 'loss_mutual'}
+    for epoch in (4, 5, 6):
+        assert losses[epoch] == {'loss_bsce'}
+    # The class counts travel with the model.
+    counts = last['meta']['class_counts']
+    assert counts == [int(40 * 0.1**(c / 9)) for c in range(10)]
 
-    # Resume from the epoch-3 checkpoint (after the boundary): same result.
+    # Resume from the epoch-4 checkpoint (after the boundary): same result.
     resumed_dir = tmp_path / 'resumed'
     resumed_dir.mkdir()
-    shutil.copy(tmp_path / 'full/epoch_3.pth', resumed_dir)
+    shutil.copy(tmp_path / 'full/epoch_4.pth', resumed_dir)
     resumed = check_command([
         python, 'tools/train.py', CONFIG, '--work-dir', resumed_dir,
-        '--resume', resumed_dir / 'epoch_3.pth', '--cfg-options', *opts])
-    assert 'resumed in stage 2' in resumed.stdout
-    again = state(resumed_dir / 'epoch_4.pth')['state_dict']
+        '--resume', resumed_dir / 'epoch_4.pth', *EPOCHS,
+        '--cfg-options', *opts])
+    assert 'resumed in stage 2 at epoch 5' in resumed.stdout
+    again = state(resumed_dir / 'epoch_6.pth')['state_dict']
     for key, value in after.items():
         assert torch.equal(value, again[key]), key
 
     # The stage-2 checkpoint evaluates with the retrain classifiers and
-    # reports the shot groups from the training counts.
+    # reports the shot groups from the class counts stored in it: the
+    # training split may be absent (here: its data root does not exist).
     # (thresholds scaled to the tiny counts 40 ... 4 so no group is empty)
+    out = tmp_path / 'preds.pkl'
     tested = check_command([python, 'tools/test.py', CONFIG,
-                            tmp_path / 'full/epoch_4.pth', '--work-dir',
-                            tmp_path / 'test', '--cfg-options', *opts,
+                            tmp_path / 'full/epoch_6.pth', '--work-dir',
+                            tmp_path / 'test', '--out', out,
+                            '--cfg-options', *[
+                                o for o in opts if not o.startswith(
+                                    'train_dataloader.dataset.dataset.data_'
+                                    'root')],
+                            f'train_dataloader.dataset.dataset.data_root='
+                            f'{tmp_path / "absent"}',
                             'test_evaluator.many_shot_thr=30',
                             'test_evaluator.few_shot_thr=10'])
+    assert 'from the checkpoint (meta.class_counts)' in tested.stdout
     for key in ('top1', 'many', 'medium', 'few'):
         assert re.search(rf'accuracy/{key}: [0-9.]+', tested.stdout), key
+    # By default the predictions hold no per-expert logits.
+    import pickle
+    with open(out, 'rb') as f:
+        predictions = pickle.load(f)
+    assert len(predictions) == 60
+    assert 'pred_score' in predictions[0]
+    assert not any('expert_logits' in p for p in predictions)
 
 
-def test_stage_switch_under_cpu_ddp(tmp_path, cifar_root):
-    opts = tiny_options(cifar_root, max_epochs=2, cornerstone=1)
-    check_command(['bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir',
-                   tmp_path, '--cfg-options', *opts],
-                  env={'PORT': '29547'})
-    before = state(tmp_path / 'epoch_1.pth')['state_dict']
-    after = state(tmp_path / 'epoch_2.pth')['state_dict']
+def test_two_stages_under_cpu_ddp(tmp_path, cifar_root):
+    """The project's one 2-process DDP run (gloo on CPU): both ranks switch
+    stage together and report identical validation metrics every epoch, and
+    dist_test.sh reproduces the last one."""
+    config = tmp_path / 'with_rank_report.py'
+    config.write_text(
+        f"_base_ = [{str(CONFIG)!r}]\n"
+        "custom_imports = dict(imports=['shike_mm', 'tests.data.test_hooks'],"
+        " allow_failed_imports=False)\n"
+        "custom_hooks = [dict(type='DecoupledRetrainHook', "
+        "cornerstone={{_base_.cornerstone}}), "
+        "dict(type='RankMetricsReportHook')]\n")
+    opts = tiny_options(cifar_root) + ['val_evaluator.per_class=False',
+                                       'test_evaluator.per_class=False']
+    proc = check_command(['bash', 'tools/dist_train.sh', config, '2',
+                          '--work-dir', tmp_path, *EPOCHS, '--cfg-options',
+                          *opts], env={'PORT': '29547'})
+    if not torch.cuda.is_available():
+        assert 'gloo' in proc.stdout
+    assert proc.stdout.count('entering stage 2 at epoch 4') == 1  # rank 0 logs
+    by_rank = {}
+    for rank, epoch, metrics in re.findall(
+            r'RANK_METRICS rank=(\d) epoch=(\d+) (.*)', proc.stdout):
+        by_rank.setdefault(rank, []).append((epoch, metrics))
+    assert sorted(by_rank) == ['0', '1'], proc.stdout[-3000:]
+    assert len(by_rank['0']) == 6 and by_rank['0'] == by_rank['1']
+
+    before = state(tmp_path / 'epoch_3.pth')['state_dict']
+    after = state(tmp_path / 'epoch_6.pth')['state_dict']
     # SyncBuffersHook averages buffers over the ranks: the mode flag must
     # survive that.
     assert not before['head.retraining_flag'].item()
@@ -130,3 +176,12 @@ def test_stage_switch_under_cpu_ddp(tmp_path, cifar_root):
             assert not torch.equal(value, after[key]), key
         elif not key.endswith(BN_STATS + ('retraining_flag', )):
             assert torch.equal(value, after[key]), f'{key} changed in stage 2'
+
+    tested = check_command([
+        'bash', 'tools/dist_test.sh', CONFIG, tmp_path / 'epoch_6.pth', '2',
+        '--work-dir', tmp_path / 'test', '--cfg-options', *opts],
+        env={'PORT': '29549'})
+    last_val = dict(kv.split('=') for kv in by_rank['0'][-1][1].split())
+    test_top1 = re.findall(r'accuracy/top1: ([0-9.]+)', tested.stdout)
+    assert float(test_top1[-1]) == pytest.approx(
+        float(last_val['accuracy/top1']), abs=1e-4)

@@ -1,6 +1,7 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """The param_scheduler list of the SHIKE configs, stepped epoch by epoch
-against the reference LR table (official-facts.md, section 1)."""
+against the per-epoch learning rate of the reference implementation's
+CIFAR-100-LT run (github.com/jinyan-06/SHIKE; docs/reproduction.md)."""
 import math
 
 import pytest
@@ -12,8 +13,8 @@ from tests.conftest import REPO_ROOT
 
 
 def reference_cifar_lr(epoch):
-    """The per-epoch LR of the reference CIFAR-100-LT run, written from the
-    facts file, not from the config."""
+    """The per-epoch LR of the reference CIFAR-100-LT run, written from
+    docs/reproduction.md, not from the config."""
     if epoch <= 5:
         return 0.025 * (epoch + 1)
     if epoch < 180:
@@ -51,7 +52,7 @@ def test_cifar_lr_table(config):
     assert cfg.train_cfg.max_epochs == 200
     for epoch, lr in enumerate(lrs):
         assert lr == pytest.approx(reference_cifar_lr(epoch), abs=1e-6), epoch
-    # The check values printed in the facts file.
+    # Check values read off the reference run.
     for epoch, value in {6: 0.14999, 174: 4.3465e-04, 179: 1.2085e-05,
                          186: 0.098907, 198: 4.3227e-03,
                          199: 1.0926e-03}.items():

@@ -1,13 +1,17 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
-"""End-to-end checks of tools/train.py, tools/test.py and dist_train.sh on a
-tiny mmpretrain baseline (ResNet_CIFAR + LinearClsHead)."""
+"""End-to-end checks of tools/train.py and tools/test.py on a tiny mmpretrain
+baseline (ResNet_CIFAR + LinearClsHead). The 2-process DDP run is in
+tests/test_engine/test_decoupled_training_e2e.py."""
 import re
 
 import pytest
 import torch
 
 from tests.conftest import REPO_ROOT, check_command, run_command
+from tests.conftest import load_checkpoint as load_state
 from tests.test_tools.tiny_image_folder import write_image_folder
+
+pytestmark = pytest.mark.slow
 
 CONFIG = REPO_ROOT / 'tests/data/configs/tiny_resnet_cifar.py'
 
@@ -33,13 +37,6 @@ def config_with_hook(tmp_path, hook):
         " allow_failed_imports=False)\n"
         f"custom_hooks = [{hook}]\n")
     return path
-
-
-def load_state(path):
-    # weights_only=True is torch's default from 2.6: this is the real check
-    # that the allow-listed globals suffice.
-    import shike_mm  # noqa: F401
-    return torch.load(path, map_location='cpu', weights_only=True)
 
 
 def test_kill_resume_and_test(tmp_path, tiny_root, python):
@@ -89,32 +86,3 @@ def test_resume_rejects_missing_checkpoint(tmp_path, tiny_root, python):
                         '--cfg-options', *data_options(tiny_root)])
     assert proc.returncode != 0
     assert 'nope.pth' in proc.stdout
-
-
-def test_dist_train_two_cpu_processes(tmp_path, tiny_root):
-    config = config_with_hook(tmp_path, "dict(type='RankMetricsReportHook')")
-    proc = check_command([
-        'bash', 'tools/dist_train.sh', config, '2', '--work-dir', tmp_path,
-        '--cfg-options', *data_options(tiny_root)], env={'PORT': '29531'})
-    reports = re.findall(r'RANK_METRICS rank=(\d) epoch=(\d+) (.*)',
-                         proc.stdout)
-    by_rank = {}
-    for rank, epoch, metrics in reports:
-        by_rank.setdefault(rank, []).append((epoch, metrics))
-    assert sorted(by_rank) == ['0', '1'], proc.stdout[-3000:]
-    assert len(by_rank['0']) == 2  # validated after each of 2 epochs
-    assert by_rank['0'] == by_rank['1']
-    if not torch.cuda.is_available():
-        assert 'gloo' in proc.stdout
-    assert (tmp_path / 'epoch_2.pth').is_file()
-
-    # Distributed evaluation of the checkpoint gives the rank-0 validation
-    # number of the last epoch.
-    tested = check_command([
-        'bash', 'tools/dist_test.sh', CONFIG, tmp_path / 'epoch_2.pth', '2',
-        '--work-dir', tmp_path / 'test', '--cfg-options',
-        *data_options(tiny_root)], env={'PORT': '29533'})
-    last_val = dict(kv.split('=') for kv in by_rank['0'][-1][1].split())
-    test_top1 = re.findall(r'accuracy/top1: ([0-9.]+)', tested.stdout)
-    assert float(test_top1[-1]) == pytest.approx(
-        float(last_val['accuracy/top1']), abs=1e-4)

@@ -9,7 +9,7 @@ from mmengine.logging import print_log
 from torch.utils.data import Sampler
 
 from mmpretrain.registry import DATA_SAMPLERS
-from ..class_counts import get_sample_labels
+from ..class_counts import get_sample_labels, group_by_class
 
 
 @DATA_SAMPLERS.register_module()
@@ -52,15 +52,11 @@ class ClassAwareSampler(Sampler):
         self.seed = seed
         self.epoch = 0
 
-        labels = get_sample_labels(dataset)
-        if labels.size == 0:
-            raise ValueError('ClassAwareSampler: the dataset is empty.')
-        if labels.min() < 0:
-            raise ValueError('ClassAwareSampler: the dataset holds a '
-                             f'negative label ({int(labels.min())}).')
-        counts = np.bincount(labels)
         metainfo = getattr(dataset, 'metainfo', None) or {}
-        num_classes = len(metainfo.get('classes') or ()) or len(counts)
+        declared = len(metainfo.get('classes') or ()) or None
+        order, counts, starts = group_by_class(
+            get_sample_labels(dataset), declared, 'ClassAwareSampler')
+        num_classes = len(counts)
         num_empty = num_classes - int(np.count_nonzero(counts))
         if num_empty > 0:
             print_log(
@@ -68,12 +64,10 @@ class ClassAwareSampler(Sampler):
                 'have no images and are never drawn.',
                 logger='current',
                 level=logging.WARNING)
-        # Indices grouped by class (dataset order inside a class).
-        self._sorted_indices = np.argsort(labels, kind='stable')
+        self._sorted_indices = order
         self._classes = np.flatnonzero(counts)
         self._class_sizes = counts[self._classes]
-        self._class_starts = np.concatenate(
-            [[0], np.cumsum(counts)[:-1]])[self._classes]
+        self._class_starts = starts[self._classes]
 
         if num_samples is None:
             num_samples = len(dataset)

@@ -27,10 +27,13 @@ class ClassCountsHook(Hook):
     - every submodule of the model that defines it, and
     - every metric of the validation and test evaluators that defines it.
 
-    For a test-only run the training dataset is built from
-    ``train_dataloader.dataset`` in the config just to count its labels.
-    When the config has no training data the hook warns and does nothing;
-    losses then fall back on counts stored in the loaded checkpoint.
+    The counts travel with the model: every checkpoint written by a run
+    with this hook stores them in ``meta['class_counts']``. A test-only run
+    (``tools/test.py``) takes them from the checkpoint it loads, so it needs
+    the test split alone; it builds ``train_dataloader.dataset`` from the
+    config only for checkpoints without stored counts. The checkpoint's
+    counts are those the model was trained with, so they win. Metrics that
+    define ``counts_source`` are told where the counts came from.
 
     Args:
         num_classes (int, optional): Length of the count vector. Defaults to
@@ -41,6 +44,8 @@ class ClassCountsHook(Hook):
 
     def __init__(self, num_classes: Optional[int] = None) -> None:
         self.num_classes = num_classes
+        self.counts: Optional[List[int]] = None
+        self.source: Optional[str] = None
 
     def _train_dataset(self, runner) -> Optional[BaseDataset]:
         loader = getattr(runner, '_train_dataloader', None)
@@ -55,26 +60,74 @@ class ClassCountsHook(Hook):
             return dataset_cfg
         return loader.dataset
 
+    @staticmethod
+    def _training(runner) -> bool:
+        return isinstance(getattr(runner, '_train_loop', None), BaseLoop)
+
     def before_run(self, runner) -> None:
-        """Read the counts and push them to the model and the metrics."""
+        """Read the counts from the training set and push them to the model
+        and the metrics; a test-only run loading a checkpoint waits for the
+        counts stored in it."""
         from shike_mm.datasets import get_class_counts
 
+        testing_checkpoint = (not self._training(runner)
+                              and runner._load_from is not None)
+        if testing_checkpoint:
+            return  # after_load_checkpoint decides
         dataset = self._train_dataset(runner)
         if dataset is None:
             runner.logger.warning(
                 'ClassCountsHook: the config has no train_dataloader, so no '
-                'class counts reach the losses and metrics; losses use the '
-                'counts stored in the checkpoint, if any.')
+                'class counts reach the losses and metrics.')
             return
-        counts = get_class_counts(dataset, self.num_classes)
-        receivers = self._push(runner, counts)
+        self._set(runner, get_class_counts(dataset, self.num_classes),
+                  'the training set of the config')
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Use the counts stored in a loaded checkpoint in a test-only run
+        (or the training set's when the checkpoint has none)."""
+        if self._training(runner):
+            return
+        stored = (checkpoint.get('meta') or {}).get('class_counts', None)
+        if stored is not None:
+            self._set(runner, [int(c) for c in stored],
+                      'the checkpoint (meta.class_counts)')
+            return
+        from shike_mm.datasets import get_class_counts
+        try:
+            dataset = self._train_dataset(runner)
+            counts = None if dataset is None else get_class_counts(
+                dataset, self.num_classes)
+        except (FileNotFoundError, OSError) as err:
+            raise FileNotFoundError(
+                'ClassCountsHook: the checkpoint stores no class counts '
+                '(written before they were stored), so the many / medium / '
+                'few split needs the training set of the config, which '
+                f'could not be read: {err}') from err
+        if counts is None:
+            runner.logger.warning(
+                'ClassCountsHook: neither the checkpoint nor the config '
+                'provides training class counts; shot groups unavailable.')
+            return
+        self._set(runner, counts, 'the training set of the config')
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Store the counts with the model."""
+        if self.counts is not None:
+            checkpoint.setdefault('meta', {})['class_counts'] = list(
+                self.counts)
+
+    def _set(self, runner, counts: List[int], source: str) -> None:
+        counts = [int(c) for c in counts]
+        self.counts, self.source = counts, source
+        receivers = self._push(runner, counts, source)
         runner.logger.info(
             f'ClassCountsHook: {len(counts)} classes, {sum(counts)} training '
-            f'images (max {max(counts)}, min {min(counts)}) handed to '
-            f'{", ".join(receivers) or "no component"}.')
+            f'images (max {max(counts)}, min {min(counts)}) from {source}, '
+            f'handed to {", ".join(receivers) or "no component"}.')
 
     @staticmethod
-    def _push(runner, counts: List[int]) -> List[str]:
+    def _push(runner, counts: List[int], source: str) -> List[str]:
         receivers = []
         model = runner.model
         if is_model_wrapper(model):
@@ -91,6 +144,8 @@ class ClassCountsHook(Hook):
             for metric in getattr(evaluator, 'metrics', []):
                 if callable(getattr(metric, 'set_class_counts', None)):
                     metric.set_class_counts(counts)
+                    if hasattr(metric, 'counts_source'):
+                        metric.counts_source = source
                     receivers.append(
                         f'{loop_name[1:]}.{type(metric).__name__}')
         return receivers

@@ -5,7 +5,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 from mmengine.hooks import Hook
 from mmengine.model import BaseModule, is_model_wrapper
 from mmengine.optim import OptimWrapperDict
-from mmpretrain.registry import HOOKS
+from mmpretrain.registry import DATA_SAMPLERS, HOOKS
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -253,16 +253,22 @@ class DecoupledRetrainHook(Hook):
     def _switch_dataloader(self, runner) -> str:
         loop = runner.train_loop
         cfg = copy.deepcopy(runner.cfg.train_dataloader)
-        cfg['dataset'] = loop.dataloader.dataset
+        dataset = loop.dataloader.dataset
+        cfg['dataset'] = dataset
+        randomness = runner.cfg.get('randomness', None) or {}
+        diff_rank_seed = randomness.get('diff_rank_seed', False)
         if self.sampler is not None:
-            cfg['sampler'] = copy.deepcopy(self.sampler)
+            # Built here from mmpretrain's registry (which reaches this
+            # package's samplers and mmengine's) as mmengine would.
+            cfg['sampler'] = DATA_SAMPLERS.build(
+                copy.deepcopy(self.sampler),
+                default_args=dict(
+                    dataset=dataset,
+                    seed=None if diff_rank_seed else runner.seed))
         if self.batch_size is not None:
             cfg['batch_size'] = self.batch_size
-        randomness = runner.cfg.get('randomness', None) or {}
         loader = runner.build_dataloader(
-            cfg,
-            seed=runner.seed,
-            diff_rank_seed=randomness.get('diff_rank_seed', False))
+            cfg, seed=runner.seed, diff_rank_seed=diff_rank_seed)
         if callable(getattr(loader.sampler, 'set_epoch', None)):
             loader.sampler.set_epoch(runner.epoch)
         loop.dataloader = loader

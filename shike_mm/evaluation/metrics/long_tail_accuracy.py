@@ -82,6 +82,8 @@ class LongTailAccuracy(BaseMetric):
         self.few_shot_thr = few_shot_thr
         self.per_class = per_class
         self.class_counts: Optional[List[int]] = None
+        #: Where the counts came from (set by ClassCountsHook), logged.
+        self.counts_source: Optional[str] = None
         self._warned_no_counts = False
 
     def set_class_counts(self, counts: Sequence[int]) -> None:
@@ -189,6 +191,12 @@ class LongTailAccuracy(BaseMetric):
                 medium=(counts >= self.few_shot_thr)
                 & (counts <= self.many_shot_thr),
                 few=counts < self.few_shot_thr)
+            print_log(
+                'LongTailAccuracy: shot groups from the training counts of '
+                f'{self.counts_source or "set_class_counts"}: '
+                + ', '.join(f'{name} {int(mask.sum())} classes'
+                            for name, mask in groups.items()),
+                logger='current')
             per_class_np = per_class.numpy()
             for name, mask in groups.items():
                 values = per_class_np[mask]
