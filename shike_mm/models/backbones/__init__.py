@@ -1,5 +1,10 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 from .multi_expert_resnet import MultiExpertResNet
+from .ride_resnet import RIDEResNet
 from .shike_resnet import SHIKEResNet
+from .zero_pad_res_layer import ZeroPadResLayer, ZeroPadShortcut
 
-__all__ = ['MultiExpertResNet', 'SHIKEResNet']
+__all__ = [
+    'MultiExpertResNet', 'RIDEResNet', 'SHIKEResNet', 'ZeroPadResLayer',
+    'ZeroPadShortcut'
+]

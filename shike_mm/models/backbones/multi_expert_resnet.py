@@ -18,6 +18,8 @@ from mmpretrain.models.backbones.resnext import \
     Bottleneck as ResNeXtBottleneck
 from mmpretrain.registry import MODELS
 
+from .zero_pad_res_layer import ZeroPadResLayer
+
 
 @MODELS.register_module()
 class MultiExpertResNet(BaseBackbone):
@@ -32,8 +34,8 @@ class MultiExpertResNet(BaseBackbone):
     - SHIKE: ``num_shared_stages = num_stages - 1`` (only the last stage is
       per expert), see :class:`SHIKEResNet`.
     - RIDE: ``num_shared_stages=1`` with ``expert_channels=(24, 48)`` (stages
-      2-3 per expert, narrowed). RIDE's zero-padding shortcuts are a
-      different residual layer: override :meth:`make_res_layer`.
+      2-3 per expert, narrowed) and ``shortcut='zero_pad'``, see
+      :class:`RIDEResNet`.
 
     Module names (they matter for pretrained weights and parameter groups):
     stem ``conv1``/``bn1`` (+ ``maxpool`` for ImageNet), shared stages
@@ -75,6 +77,10 @@ class MultiExpertResNet(BaseBackbone):
             Defaults to 'pytorch'.
         avg_down (bool): AvgPool + 1x1 conv shortcut when downsampling.
             Defaults to False.
+        shortcut (str): Shortcut where a block changes shape: 'conv'
+            (1x1 conv + BN, mmpretrain's ``ResLayer``) or 'zero_pad'
+            (parameter-free subsample + zero channels, "option A",
+            :class:`ZeroPadResLayer`). Defaults to 'conv'.
         frozen_stages (int): Stages to freeze (no grad, BN in eval mode):
             -1 none, 0 the stem, k the stem and stages 1..k. A stage index
             above S freezes that stage in every expert. ``frozen_stages=S``
@@ -137,6 +143,7 @@ class MultiExpertResNet(BaseBackbone):
                  width_per_group: int = 4,
                  style: str = 'pytorch',
                  avg_down: bool = False,
+                 shortcut: str = 'conv',
                  frozen_stages: int = -1,
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
@@ -183,6 +190,10 @@ class MultiExpertResNet(BaseBackbone):
         self.expansion = get_expansion(block)
         self.style = style
         self.avg_down = avg_down
+        if shortcut not in ('conv', 'zero_pad'):
+            raise ValueError("shortcut must be 'conv' or 'zero_pad', got "
+                             f'{shortcut!r}')
+        self.shortcut = shortcut
         self.frozen_stages = frozen_stages
         self.conv_cfg = conv_cfg
         self.norm_cfg = norm_cfg
@@ -237,7 +248,10 @@ class MultiExpertResNet(BaseBackbone):
         ``in_channels``, ``out_channels``, ``expansion``, ``stride``,
         ``style``, ``avg_down``, ``with_cp``, ``conv_cfg``, ``norm_cfg`` and
         for ResNeXt ``groups``, ``width_per_group``, ``base_channels``).
+        ``shortcut='zero_pad'`` builds a :class:`ZeroPadResLayer` instead.
         """
+        if self.shortcut == 'zero_pad':
+            return ZeroPadResLayer(**kwargs)
         return ResLayer(**kwargs)
 
     def make_stage(self, stage_idx: int, in_channels: int,
