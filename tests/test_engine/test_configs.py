@@ -1,7 +1,8 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
-"""Every SHIKE and baseline config builds: its model (forward on a tiny
-batch), its training and test datasets on generated files in the real
-formats, and its LR schedulers."""
+"""Every SHIKE, RIDE and baseline config builds: its model (forward on a
+tiny batch, then one training step on two images of its own training
+pipeline, in every stage the config has), its training and test datasets
+on generated files in the real formats, and its LR schedulers."""
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,7 +18,7 @@ from tests.test_datasets.generators import (redirect_data_root, write_cifar,
 
 CONFIGS = sorted(
     str(p.relative_to(REPO_ROOT))
-    for folder in ('configs/shike', 'configs/baselines')
+    for folder in ('configs/shike', 'configs/ride', 'configs/baselines')
     for p in (REPO_ROOT / folder).rglob('*.py'))
 
 LIST_FILES = {
@@ -68,6 +69,38 @@ def test_every_config_is_listed():
         assert expected in names
 
 
+def one_training_step(model, cfg, train_set):
+    """One SGD step on two training images, in every mode of the head the
+    config's stage hooks switch to; the loss is finite and every trainable
+    parameter of the mode gets a gradient."""
+    from mmengine.dataset import pseudo_collate
+    from shike_mm.datasets import get_class_counts
+    counts = get_class_counts(train_set)
+    for module in model.modules():
+        if callable(getattr(module, 'set_class_counts', None)):
+            module.set_class_counts(counts)
+    modes = [None] + [
+        h.get('head_mode', 'retrain') for h in cfg.get('custom_hooks', [])
+        if h['type'] == 'DecoupledRetrainHook'
+    ]
+    batch = pseudo_collate([train_set[0], train_set[len(train_set) - 1]])
+    model.train()
+    for mode in modes:
+        if mode is not None:
+            model.head.set_mode(mode)
+        data = model.data_preprocessor(batch, training=True)
+        losses = model(**data, mode='loss')
+        total = sum(v for k, v in losses.items() if k.startswith('loss'))
+        assert torch.isfinite(total), (mode, losses)
+        model.zero_grad()
+        total.backward()
+        if mode == 'router':
+            assert all(p.grad is not None
+                       for p in model.head.router.parameters())
+            assert all(p.grad is None for n, p in model.named_parameters()
+                       if not n.startswith('head.router'))
+
+
 @pytest.mark.parametrize('config', CONFIGS)
 def test_config_builds(config, data_roots):
     import shike_mm  # noqa: F401
@@ -93,6 +126,8 @@ def test_config_builds(config, data_roots):
     with torch.no_grad():
         logits = model(torch.rand(1, 3, size, size), mode='tensor')
     assert logits.shape == (1, num_classes)
+
+    one_training_step(model, cfg, train_set)
 
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     schedulers = [

@@ -236,5 +236,5 @@ def test_train_py_stops_before_training_with_a_moved_hook(tmp_path, python):
         'train_dataloader.num_workers=0'])
     assert proc.returncode != 0
     assert 'DecoupledRetrainHook(cornerstone=2): the config variable ' \
-        'cornerstone=16 differs' in proc.stdout
+        "cornerstone=16 differs from the stage hooks' [2]" in proc.stdout
     assert not list(tmp_path.glob('*.pth'))

@@ -2,5 +2,9 @@
 from .class_counts_hook import ClassCountsHook
 from .decoupled_retrain_hook import DecoupledRetrainHook
 from .epoch_seed_hook import EpochSeedHook
+from .routing_cost_hook import RoutingCostHook
 
-__all__ = ['ClassCountsHook', 'DecoupledRetrainHook', 'EpochSeedHook']
+__all__ = [
+    'ClassCountsHook', 'DecoupledRetrainHook', 'EpochSeedHook',
+    'RoutingCostHook'
+]

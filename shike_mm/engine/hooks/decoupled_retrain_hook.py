@@ -149,10 +149,17 @@ class DecoupledRetrainHook(Hook):
                 'run. Use a cornerstone < max_epochs (tools/train.py --epochs '
                 'N rescales the whole schedule).')
         top = runner.cfg.get('cornerstone', None)
-        if top is not None and top != self.cornerstone:
+        boundaries = {
+            h.get('cornerstone')
+            for h in runner.cfg.get('custom_hooks', None) or []
+            if h.get('type') in ('DecoupledRetrainHook', type(self))
+        } or {self.cornerstone}
+        # With several stage hooks (retraining, then a router stage) the
+        # config variable names one of them.
+        if top is not None and top not in boundaries:
             raise self._error(
                 f'the config variable cornerstone={top} differs from the '
-                "hook's. Config variables are read only while the config "
+                f"stage hooks' {sorted(boundaries)}. Config variables are read only while the config "
                 'file is parsed, so changing one with --cfg-options moves '
                 'neither the hook nor the schedulers; change the config file, '
                 'or use tools/train.py --epochs N to rescale the schedule.')

@@ -29,6 +29,11 @@ class LongTailAccuracy(BaseMetric):
       many > 100, medium 20-100, few < 20). Classes without test images are
       left out of the mean; a group without any class with test images is
       not reported.
+    - ``accuracy/experts_used`` and ``accuracy/relative_flops``, when the
+      predictions carry ``num_experts`` (routed multi-expert inference):
+      the mean number of experts a test image used, and the mean cost of
+      routed inference relative to running every expert (needs the costs
+      handed over by ``RoutingCostHook`` through :meth:`set_expert_costs`).
     - ``accuracy/per_class`` (``per_class=True``): list of the top-1
       accuracy of every class (NaN for a class without test images).
       mmengine logs a list value as non-scalar information: it is printed in
@@ -84,6 +89,7 @@ class LongTailAccuracy(BaseMetric):
         self.class_counts: Optional[List[int]] = None
         #: Where the counts came from (set by ClassCountsHook), logged.
         self.counts_source: Optional[str] = None
+        self.expert_costs: Optional[tuple] = None
         self._warned_no_counts = False
 
     def set_class_counts(self, counts: Sequence[int]) -> None:
@@ -101,6 +107,16 @@ class LongTailAccuracy(BaseMetric):
                              'be a non-empty list of non-negative integers, '
                              f'got {counts!r}')
         self.class_counts = counts
+
+    def set_expert_costs(self,
+                         shared: float,
+                         experts: Sequence[float],
+                         router: float = 0.0) -> None:
+        """Give the metric the cost of the shared part, of each expert and
+        of one router evaluation (multiply-adds per image), for
+        ``relative_flops``. Called by ``RoutingCostHook``."""
+        self.expert_costs = (float(shared), [float(e) for e in experts],
+                             float(router))
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Store label and top predictions of every sample of a batch.
@@ -121,6 +137,8 @@ class LongTailAccuracy(BaseMetric):
             else:
                 result['topk'] = data_sample['pred_label'].reshape(-1)[:1]
                 result['num_classes'] = None
+            if 'num_experts' in data_sample:
+                result['num_experts'] = int(data_sample['num_experts'])
             self.results.append(result)
 
     def compute_metrics(self, results: List[dict]) -> dict:
@@ -203,6 +221,15 @@ class LongTailAccuracy(BaseMetric):
                 values = values[~np.isnan(values)]
                 if values.size:
                     metrics[name] = float(values.mean())
+        used = [r['num_experts'] for r in results if 'num_experts' in r]
+        if used:
+            metrics['experts_used'] = float(np.mean(used))
+            if self.expert_costs is not None:
+                from shike_mm.models.utils.expert_router import \
+                    routing_relative_flops
+                shared, experts, router = self.expert_costs
+                metrics['relative_flops'] = routing_relative_flops(
+                    used, shared, experts, router)
         if self.per_class:
             metrics['per_class'] = [float(v) for v in per_class.tolist()]
         return metrics

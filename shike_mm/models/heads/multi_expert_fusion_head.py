@@ -46,7 +46,16 @@ class MultiExpertFusionHead(ClsHead):
       ``mutual_loss`` (each omitted if None).
     - retrain mode (stage 2, Eq. 11): ``retrain_loss`` on the retrain
       classifiers' logits; no distillation. The unused classifier set gets
-      no gradient (``grad`` stays None).
+      no gradient (``grad`` stays None). ``retrain_loss=None`` (RIDE)
+      builds no retrain classifiers and has no retrain mode.
+    - router mode (RIDE's expert assignment, any multi-expert model): only
+      ``router`` (an :class:`~shike_mm.models.utils.ExpertRouter`) learns,
+      from the pooled features and the logits of the classifier set in use
+      (the retrain classifiers after a retraining stage), with its BCE loss
+      ``loss_router``. From then on predictions are routed: a sample stops
+      at the first expert whose router says no, the prediction is the mean
+      of the experts it used, and each predicted ``DataSample`` records
+      ``num_experts`` (the metric reports the mean and the relative cost).
 
     Args:
         num_classes (int): Number of classes C.
@@ -64,9 +73,13 @@ class MultiExpertFusionHead(ClsHead):
             ``dict(type='DKTLoss', loss_weight=10.0)``. None disables it.
         mutual_loss (dict, optional): Defaults to
             ``dict(type='MutualKLLoss', loss_weight=1.0)``. None disables it.
-        retrain_loss (dict): Stage-2 loss. Defaults to
+        retrain_loss (dict, optional): Stage-2 loss. Defaults to
             ``dict(type='BalancedSoftmaxLoss')`` (class counts arrive through
-            ``set_class_counts``, called by ``ClassCountsHook``).
+            ``set_class_counts``, called by ``ClassCountsHook``). None: no
+            retrain classifiers, no retrain mode.
+        router (dict, optional): An ``ExpertRouter`` config, built with
+            ``in_channels`` and ``num_experts``; enables the router mode.
+            Defaults to None.
         detach_retrain_feats (bool): Detach the features in stage 2 so only
             the retrain classifiers can receive gradients even if the
             backbone is not frozen (decoupled training). Defaults to True.
@@ -82,7 +95,7 @@ class MultiExpertFusionHead(ClsHead):
             own uniform(-1, 1) + renormalisation init.
     """
 
-    modes = ('experts', 'retrain')
+    modes = ('experts', 'retrain', 'router')
 
     def __init__(self,
                  num_classes: int,
@@ -94,7 +107,9 @@ class MultiExpertFusionHead(ClsHead):
                      type='DKTLoss', loss_weight=10.0),
                  mutual_loss: Optional[dict] = dict(
                      type='MutualKLLoss', loss_weight=1.0),
-                 retrain_loss: dict = dict(type='BalancedSoftmaxLoss'),
+                 retrain_loss: Optional[dict] = dict(
+                     type='BalancedSoftmaxLoss'),
+                 router: Optional[dict] = None,
                  detach_retrain_feats: bool = True,
                  keep_expert_logits: bool = False,
                  topk: Union[int, Tuple[int]] = (1, ),
@@ -117,14 +132,25 @@ class MultiExpertFusionHead(ClsHead):
 
         self.classifiers = nn.ModuleList(
             [self._build_classifier() for _ in range(num_experts)])
-        self.retrain_classifiers = nn.ModuleList(
-            [self._build_classifier() for _ in range(num_experts)])
+        self.retrain_classifiers = None
+        if retrain_loss is not None:
+            self.retrain_classifiers = nn.ModuleList(
+                [self._build_classifier() for _ in range(num_experts)])
 
         self.dkt_loss_module = self._build_loss(dkt_loss)
         self.mutual_loss_module = self._build_loss(mutual_loss)
         self.retrain_loss_module = self._build_loss(retrain_loss)
         self.register_buffer(
             'retraining_flag', torch.tensor(False), persistent=True)
+        self.router = None
+        if router is not None:
+            router = copy.deepcopy(router)
+            router.update(in_channels=in_channels, num_experts=num_experts)
+            self.router = MODELS.build(router)
+            # Only models with a router carry this buffer, so checkpoints
+            # of models without one keep their keys.
+            self.register_buffer(
+                'routing_flag', torch.tensor(False), persistent=True)
 
         scale = getattr(self.classifiers[0], 'scale', None)
         for module in (self.loss_module, self.dkt_loss_module,
@@ -154,18 +180,38 @@ class MultiExpertFusionHead(ClsHead):
     # ------------------------------------------------------------------
     @property
     def retraining(self) -> bool:
-        """bool: True in the classifier re-training stage (stage 2)."""
+        """bool: True once the retrain classifiers are in use (stage 2 and
+        a router stage after it)."""
         return bool(self.retraining_flag)
 
+    @property
+    def routing(self) -> bool:
+        """bool: True in the router mode (router training, routed
+        predictions)."""
+        return self.router is not None and bool(self.routing_flag)
+
+    @property
+    def available_modes(self) -> Tuple[str, ...]:
+        """tuple[str]: The modes this head supports."""
+        return tuple(
+            m for m in self.modes
+            if (m != 'retrain' or self.retrain_classifiers is not None) and (
+                m != 'router' or self.router is not None))
+
     def set_mode(self, mode: str) -> None:
-        """Switch between ``'experts'`` (stage 1) and ``'retrain'``
-        (classifier re-training). Only the mode changes; freezing
-        parameters is the caller's job (``DecoupledRetrainHook``).
+        """Switch to ``'experts'`` (stage 1), ``'retrain'`` (classifier
+        re-training) or ``'router'`` (router training and routed
+        predictions, keeping the classifier set in use). Only the mode
+        changes; freezing parameters is the caller's job
+        (``DecoupledRetrainHook``).
         """
-        if mode not in self.modes:
+        if mode not in self.available_modes:
             raise ValueError(f'{type(self).__name__}: mode must be one of '
-                             f'{self.modes}, got {mode!r}')
-        self.retraining_flag.fill_(mode == 'retrain')
+                             f'{self.available_modes}, got {mode!r}')
+        if mode != 'router':
+            self.retraining_flag.fill_(mode == 'retrain')
+        if self.router is not None:
+            self.routing_flag.fill_(mode == 'router')
 
     def set_retraining(self, mode: bool = True) -> None:
         """Same as ``set_mode('retrain' if mode else 'experts')``."""
@@ -235,10 +281,14 @@ class MultiExpertFusionHead(ClsHead):
             dict[str, Tensor]: See :meth:`_get_loss`.
         """
         # The part that torch.fx can trace.
-        if self.retraining and self.detach_retrain_feats:
+        if (self.retraining or self.routing) and self.detach_retrain_feats:
             feats = tuple(f.detach() for f in self.pre_logits(feats))
         expert_logits = self.forward_experts(feats)
         # The part it cannot.
+        if self.routing:
+            target = self._get_targets(data_samples).to(expert_logits.device)
+            return dict(
+                loss_router=self.router.loss(feats, expert_logits, target))
         return self._get_loss(expert_logits, data_samples, **kwargs)
 
     @staticmethod
@@ -251,7 +301,8 @@ class MultiExpertFusionHead(ClsHead):
         return torch.cat([i.gt_label for i in data_samples]).long()
 
     def active_losses(self) -> List[nn.Module]:
-        """The loss modules of the current mode, in logging order."""
+        """The loss modules of the experts or retrain mode, in logging
+        order (the router mode has the router's own loss)."""
         if self.retraining:
             return [self.retrain_loss_module]
         return [
@@ -320,11 +371,16 @@ class MultiExpertFusionHead(ClsHead):
         # The part that torch.fx can trace.
         expert_logits = self.forward_experts(feats)
         # The part it cannot.
-        return self._get_predictions(expert_logits, data_samples)
+        routed = None
+        if self.routing:
+            routed = self.router.predict(self.pre_logits(feats), expert_logits)
+        return self._get_predictions(expert_logits, data_samples, routed)
 
     def _get_predictions(
-        self, expert_logits: torch.Tensor,
-        data_samples: Optional[List[Optional[DataSample]]]
+        self,
+        expert_logits: torch.Tensor,
+        data_samples: Optional[List[Optional[DataSample]]],
+        routed: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
     ) -> List[DataSample]:
         """Fill data samples from the expert logits.
 
@@ -332,15 +388,25 @@ class MultiExpertFusionHead(ClsHead):
             expert_logits (Tensor): Shape (M, B, C).
             data_samples (list[DataSample | None], optional): Samples to
                 fill; new ones are created if None.
+            routed (tuple[Tensor], optional): Routed inference: the mean
+                logits of the experts each sample used (B, C) and their
+                number (B, ), from ``ExpertRouter.predict``.
 
         Returns:
             list[DataSample]: Each with ``pred_score`` (C, ) = softmax of the
-            mean logits and ``pred_label`` (1, ); with
-            ``keep_expert_logits`` also ``expert_logits`` (M, C), the raw
-            logits of every expert (float32, detached).
+            mean logits (of the experts used) and ``pred_label`` (1, ); with
+            routing also ``num_experts`` (int); with ``keep_expert_logits``
+            also ``expert_logits`` (M, C), the raw logits of every expert
+            (float32, detached).
         """
         expert_logits = expert_logits.detach().float()
-        pred_scores = F.softmax(expert_logits.mean(dim=0), dim=1)
+        num_experts_used = None
+        if routed is None:
+            mean_logits = expert_logits.mean(dim=0)
+        else:
+            mean_logits, num_experts_used = routed
+            mean_logits = mean_logits.detach().float()
+        pred_scores = F.softmax(mean_logits, dim=1)
         pred_labels = pred_scores.argmax(dim=1, keepdim=True)
 
         if data_samples is None:
@@ -351,6 +417,10 @@ class MultiExpertFusionHead(ClsHead):
             if data_sample is None:
                 data_sample = DataSample()
             data_sample.set_pred_score(score).set_pred_label(label)
+            if num_experts_used is not None:
+                data_sample.set_field(
+                    int(num_experts_used[i]), 'num_experts',
+                    field_type='metainfo')
             if self.keep_expert_logits:
                 data_sample.set_field(
                     expert_logits[:, i], 'expert_logits', dtype=torch.Tensor)

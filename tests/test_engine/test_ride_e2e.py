@@ -1,0 +1,121 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""RIDE and the router stage end to end through tools/train.py: the RIDE
+quickstart config on Fashion-MNIST-LT, and SHIKE's router config (experts,
+retraining, then only the router) on a tiny generated CIFAR-10."""
+import json
+import os
+import re
+
+import pytest
+import torch
+
+from tests.conftest import REPO_ROOT, check_command
+from tests.conftest import load_checkpoint
+from tests.test_datasets.generators import (write_cifar,
+                                            write_fashion_mnist_idx)
+
+pytestmark = pytest.mark.slow
+
+RIDE_FM = REPO_ROOT / 'configs/ride/ride_r32-3e_fashion-mnist-lt-r100-1k_20e.py'
+SHIKE_ROUTER = REPO_ROOT / 'configs/shike/shike_r32-router_cifar100-lt-r100.py'
+DEBIAN_ROOT = '/usr/share/datasets/fashion-mnist'
+
+
+def scalars(work_dir):
+    records = []
+    for line in next(work_dir.glob('*/vis_data/scalars.json')).open():
+        records.append(json.loads(line))
+    return records
+
+
+def test_ride_quickstart_config_trains(tmp_path_factory, tmp_path, python):
+    if os.path.isfile(os.path.join(DEBIAN_ROOT, 'train-images-idx3-ubyte.gz')):
+        root = DEBIAN_ROOT
+    else:
+        root = write_fashion_mnist_idx(
+            str(tmp_path_factory.mktemp('fm')), per_class=100,
+            test_per_class=5)
+    run = check_command([
+        python, 'tools/train.py', RIDE_FM, '--work-dir', tmp_path,
+        '--epochs', '5', '--cfg-options',
+        f'train_dataloader.dataset.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        'train_dataloader.dataset.max_per_class=200',
+        'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+        'val_dataloader.dataset.indices=200',
+        'default_hooks.logger.interval=1'
+    ])
+    # --epochs 5 maps the steps and re-weighting epoch 16 of 20 to 3.
+    assert 'loss_ride' in run.stdout
+    records = scalars(tmp_path)
+    losses = [r['loss_ride'] for r in records if 'loss_ride' in r]
+    assert len(losses) == 5 * 4  # 492 images, batch 128: 4 iterations
+    assert all(map(lambda v: v == v, losses))  # no NaN
+    assert sum(losses[:4]) > sum(losses[8:12])  # it learns (before DRW)
+    top1 = [r['accuracy/top1'] for r in records if 'accuracy/top1' in r]
+    assert top1 and top1[-1] > 20.0  # 10 classes: chance is 10 %
+    assert 'accuracy/few' in records[-1]
+
+
+@pytest.fixture(scope='module')
+def cifar10_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp('cifar10')
+    write_cifar(str(root), num_classes=10, per_class=40, test_per_class=6,
+                variant='cifar10')
+    return root
+
+
+def test_router_stage_on_shike_experts(tmp_path, cifar10_root, python):
+    root = cifar10_root
+    opts = [
+        # the CIFAR-100 config on a 10-class CIFAR-10 in the same layout
+        'train_dataloader.dataset.dataset.type=OfflineCIFAR10',
+        'val_dataloader.dataset.type=OfflineCIFAR10',
+        'test_dataloader.dataset.type=OfflineCIFAR10',
+        'data_preprocessor.num_classes=10', 'model.head.num_classes=10',
+        f'train_dataloader.dataset.dataset.data_root={root}',
+        'train_dataloader.dataset.dataset.verify_md5=False',
+        'train_dataloader.dataset.imbalance_factor=10',
+        f'val_dataloader.dataset.data_root={root}',
+        'val_dataloader.dataset.verify_md5=False',
+        f'test_dataloader.dataset.data_root={root}',
+        'test_dataloader.dataset.verify_md5=False',
+        'train_dataloader.batch_size=32', 'train_dataloader.num_workers=0',
+        'val_dataloader.num_workers=0', 'test_dataloader.num_workers=0',
+        'val_evaluator.topk=1',
+        # 10 classes: the router reads the top 5 ensemble logits; pos_weight
+        # 1 lets it learn to stop early (the default 100 favours going on)
+        'model.head.router.top_k=5', 'model.head.router.pos_weight=1.0',
+        'default_hooks.logger.interval=1',
+        'default_hooks.checkpoint.max_keep_ckpts=-1',
+    ]
+    # --epochs 8: experts 0-3, retraining 4-6, router 7 (0-based).
+    run = check_command([
+        python, 'tools/train.py', SHIKE_ROUTER, '--work-dir', tmp_path,
+        '--epochs', '8', '--cfg-options', *opts
+    ])
+    assert 'entering stage 2 at epoch 5 (cornerstone 4)' in run.stdout
+    assert 'entering stage 2 at epoch 8 (cornerstone 7)' in run.stdout
+    assert "head mode 'router'" in run.stdout
+    assert 'dataloader sampler ClassAwareSampler, batch 512' in run.stdout
+    assert 'RoutingCostHook:' in run.stdout
+    assert re.search(r'Epoch\(train\) +\[8\]\[1/1\].*loss_router',
+                     run.stdout)
+
+    before = load_checkpoint(tmp_path / 'epoch_7.pth')['state_dict']
+    after = load_checkpoint(tmp_path / 'epoch_8.pth')['state_dict']
+    assert not before['head.routing_flag'] and after['head.routing_flag']
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    # Only the router learns; BN statistics still update in train mode.
+    assert changed and all(
+        k.startswith('head.router.') or k.endswith(
+            ('running_mean', 'running_var', 'num_batches_tracked',
+             'routing_flag')) for k in changed), changed
+    assert any(k.startswith('head.router.') for k in changed)
+
+    last = [r for r in scalars(tmp_path) if 'accuracy/experts_used' in r]
+    assert len(last) == 1  # only the routed evaluation reports it
+    used = last[0]['accuracy/experts_used']
+    assert 1.0 <= used < 3.0, used
+    assert 0 < last[0]['accuracy/relative_flops'] < 1.0
