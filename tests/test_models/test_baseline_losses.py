@@ -109,8 +109,8 @@ def test_logit_adjust_loss_state_dict_registry_and_head():
 def test_balanced_softmax_keeps_its_state():
     bsce = BalancedSoftmaxLoss(class_counts=[4, 2, 1])
     assert list(bsce.state_dict()) == ['log_prior']
-    assert torch.allclose(bsce.log_prior,
-                          torch.tensor([4., 2., 1.], dtype=torch.float64).log())
+    expected = torch.tensor([4., 2., 1.], dtype=torch.float64).log()
+    assert torch.allclose(bsce.log_prior, expected)
     assert torch.equal(bsce.logit_adjustment(), bsce.log_prior)
 
 

@@ -159,15 +159,16 @@ class BalancedSoftmaxLoss(nn.Module):
             label = label.squeeze(1)
         if label.dim() != 1 or label.is_floating_point():
             raise NotImplementedError(
-                f'{type(self).__name__} supports integer class labels of shape '
-                '(B, ) only; soft / one-hot labels (e.g. from Mixup or '
+                f'{type(self).__name__} supports integer class labels of '
+                'shape (B, ) only; soft / one-hot labels (e.g. from Mixup or '
                 f'CutMix) are not supported, got {tuple(label.shape)} '
                 f'{label.dtype}.')
         num_classes = cls_score.size(-1)
         if self.log_prior.numel() != num_classes:
             raise ValueError(
-                f'{type(self).__name__} has counts for {self.log_prior.numel()} '
-                f'classes but the logits have {num_classes}.')
+                f'{type(self).__name__} has counts for '
+                f'{self.log_prior.numel()} classes but the logits have '
+                f'{num_classes}.')
         loss = balanced_softmax_loss(
             cls_score,
             label,
