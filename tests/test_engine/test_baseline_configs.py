@@ -214,4 +214,5 @@ def test_quickstart_schedules_share_one_shape():
         assert crt[epoch] == pytest.approx(
             0.15 * (1 + math.cos(math.pi * (epoch - 2) / 14)) / 2)
     assert crt[16] == pytest.approx(0.075)
-    assert crt[19] == pytest.approx(0.075 * (1 + math.cos(math.pi * 3 / 4)) / 2)
+    assert crt[19] == pytest.approx(
+        0.075 * (1 + math.cos(math.pi * 3 / 4)) / 2)

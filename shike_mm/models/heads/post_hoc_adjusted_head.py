@@ -44,6 +44,11 @@ class PostHocAdjustedHead(BaseModule):
     Args:
         head (dict | nn.Module): The wrapped head, e.g.
             ``dict(type='LinearClsHead', num_classes=100, in_channels=64)``.
+        num_classes (int, optional): Set as ``num_classes`` of the wrapped
+            head's config (so dataset configs that set
+            ``model.head.num_classes`` work through the wrapper). Defaults
+            to None (the wrapped config's own value).
+        in_channels (int, optional): Likewise for ``in_channels``.
         tau (float): Logit-adjustment temperature; 0 disables step 2.
             Defaults to 1.0.
         weight_norm_tau (float, optional): tau-normalisation exponent; None
@@ -62,13 +67,31 @@ class PostHocAdjustedHead(BaseModule):
 
     def __init__(self,
                  head: Union[dict, nn.Module],
+                 num_classes: Optional[int] = None,
+                 in_channels: Optional[int] = None,
                  tau: float = 1.0,
                  weight_norm_tau: Optional[float] = None,
                  weight_name: str = 'fc.weight',
                  class_counts: Optional[Sequence[int]] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
-        self.head = head if isinstance(head, nn.Module) else MODELS.build(head)
+        given = dict(num_classes=num_classes, in_channels=in_channels)
+        given = {k: v for k, v in given.items() if v is not None}
+        if isinstance(head, nn.Module):
+            inner = {k: getattr(head, k, None) for k in given}
+        else:
+            head = dict(head)
+            inner = {k: head.get(k) for k in given}
+        for key, value in given.items():
+            if inner[key] is not None and inner[key] != value:
+                raise ValueError(
+                    f'PostHocAdjustedHead: {key}={value} but the wrapped head'
+                    f' has {key}={inner[key]}')
+        if not isinstance(head, nn.Module):
+            head.update(given)
+            head = MODELS.build(head)
+        self.head = head
+        self.num_classes = getattr(head, 'num_classes', num_classes)
         self.tau = float(tau)
         self.weight_norm_tau = None if weight_norm_tau is None else float(
             weight_norm_tau)
