@@ -2,9 +2,10 @@
 from .multi_expert_resnet import MultiExpertResNet
 from .ride_resnet import RIDEResNet
 from .shike_resnet import SHIKEResNet
+from .single_path_resnet import SinglePathResNet
 from .zero_pad_res_layer import ZeroPadResLayer, ZeroPadShortcut
 
 __all__ = [
-    'MultiExpertResNet', 'RIDEResNet', 'SHIKEResNet', 'ZeroPadResLayer',
-    'ZeroPadShortcut'
+    'MultiExpertResNet', 'RIDEResNet', 'SHIKEResNet', 'SinglePathResNet',
+    'ZeroPadResLayer', 'ZeroPadShortcut'
 ]

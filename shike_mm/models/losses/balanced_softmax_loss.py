@@ -108,6 +108,10 @@ class BalancedSoftmaxLoss(nn.Module):
             log_prior = log_prior.to(self.log_prior.device)
         self.log_prior = log_prior
 
+    def logit_adjustment(self) -> torch.Tensor:
+        """Tensor: What is added to the logits, ``log n`` here, (C, )."""
+        return self.log_prior
+
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
                               missing_keys, unexpected_keys, error_msgs):
         # The buffer is created lazily; give it the checkpoint's shape so a
@@ -149,7 +153,7 @@ class BalancedSoftmaxLoss(nn.Module):
         reduction = reduction_override or self.reduction
         if self.log_prior is None:
             raise RuntimeError(
-                'BalancedSoftmaxLoss has no class counts. Add '
+                f'{type(self).__name__} has no class counts. Add '
                 "dict(type='ClassCountsHook') to custom_hooks (it reads the "
                 'counts from the training dataset), or pass '
                 'class_counts=[...] / call set_class_counts(counts).')
@@ -157,19 +161,20 @@ class BalancedSoftmaxLoss(nn.Module):
             label = label.squeeze(1)
         if label.dim() != 1 or label.is_floating_point():
             raise NotImplementedError(
-                'BalancedSoftmaxLoss supports integer class labels of shape '
-                '(B, ) only; soft / one-hot labels (e.g. from Mixup or '
+                f'{type(self).__name__} supports integer class labels of '
+                'shape (B, ) only; soft / one-hot labels (e.g. from Mixup or '
                 f'CutMix) are not supported, got {tuple(label.shape)} '
                 f'{label.dtype}.')
         num_classes = cls_score.size(-1)
         if self.log_prior.numel() != num_classes:
             raise ValueError(
-                f'BalancedSoftmaxLoss has counts for {self.log_prior.numel()} '
-                f'classes but the logits have {num_classes}.')
+                f'{type(self).__name__} has counts for '
+                f'{self.log_prior.numel()} classes but the logits have '
+                f'{num_classes}.')
         loss = balanced_softmax_loss(
             cls_score,
             label,
-            self.log_prior,
+            self.logit_adjustment(),
             weight=weight,
             reduction=reduction,
             avg_factor=avg_factor)

@@ -1,0 +1,36 @@
+# cRT (Kang et al., ICLR 2020) at the CPU quickstart budget, 20 epochs in
+# all like every quickstart config, split at epoch 16 like the SHIKE
+# quickstart:
+#   stage 1 (epochs 0-15): instance-balanced training, warm-up from lr / 3
+#       over epochs 0-2, cosine 0.15 * (1 + cos(pi * (e - 2) / 14)) / 2;
+#   stage 2 (epochs 16-19): re-initialised classifier trained alone on
+#       class-balanced batches; the LR restarts at 0.075 (half the base, as
+#       the CIFAR cRT schedule) and follows a cosine over the 4 epochs.
+_base_ = ['./quick_20e_cosine.py']
+
+cornerstone = 16
+max_epochs = 20
+retrain_lr_factor = 0.5
+
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1 / 3, end_factor=1.0, begin=0,
+         end=3, by_epoch=True),
+    dict(type='CosineAnnealingLR', T_max=cornerstone - 2, eta_min=0.0,
+         begin=2, end=cornerstone, by_epoch=True),
+    dict(type='RestartLinearLR', start_factor=retrain_lr_factor,
+         end_factor=retrain_lr_factor, begin=cornerstone,
+         end=cornerstone + 1, by_epoch=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - cornerstone,
+         eta_min=0.0, begin=cornerstone, end=max_epochs, by_epoch=True),
+]
+
+custom_hooks = [
+    dict(
+        type='DecoupledRetrainHook',
+        cornerstone=cornerstone,
+        trainable=('head', ),
+        head_mode=None,
+        reinit=('head', ),
+        sampler=dict(type='ClassAwareSampler')),
+]
+find_unused_parameters = True

@@ -1,0 +1,14 @@
+# Cross-entropy on CIFAR-100-LT (IF 100): ResNet-32 + linear classifier,
+# the LDAM-DRW paper's 200-epoch step schedule (wd 2e-4).
+_base_ = [
+    '../_base_/models/resnet32_cifar.py',
+    '../_base_/datasets/cifar100-lt-r100.py',
+    '../_base_/schedules/cifar_lt_200e_step.py',
+    '../_base_/default_runtime.py',
+]
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20),
+    # keep the best top-1 and the last epoch
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
+                    save_best='accuracy/top1', rule='greater'))
