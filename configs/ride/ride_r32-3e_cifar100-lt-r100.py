@@ -1,7 +1,6 @@
 # RIDE on CIFAR-100-LT (imbalance factor 100): ResNet-32, 3 experts with
 # reduced widths, LDAM-DRW + diversity loss, 200 epochs, no router.
-# Paper (Wang et al., ICLR 2021, Table 1): 48.0 % top-1 (3 experts); SHIKE's
-# paper quotes 48.3.
+# SHIKE's paper (Table 1) quotes RIDE (3 experts) at 48.3 % top-1.
 _base_ = [
     '../_base_/models/ride_r32_cifar.py',
     '../_base_/datasets/cifar100-lt-r100.py',
