@@ -5,7 +5,11 @@
 #   losses and metrics that need them,
 # - EpochSeedHook, which makes a resumed run draw the same random numbers
 #   as the uninterrupted one,
-# - SyncBuffersHook (mmengine), which averages BN statistics over the ranks.
+# - SyncBuffersHook (mmengine), which averages BN statistics over the ranks,
+# - FiniteLossHook, which stops training at the first nan/inf loss before
+#   it reaches the weights and never saves non-finite weights,
+# - NumClassesCheckHook, which checks num_classes against the data's classes
+#   before the first step.
 _base_ = 'mmpretrain::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['shike_mm'], allow_failed_imports=False)
@@ -20,6 +24,8 @@ default_hooks = dict(
     # Average BN statistics over the ranks after every training epoch, so
     # that every rank validates (and the checkpoint holds) the same model.
     sync_buffers=dict(type='SyncBuffersHook'),
+    finite_loss=dict(type='FiniteLossHook'),
+    num_classes_check=dict(type='NumClassesCheckHook'),
 )
 
 # Reproducible by default: a fixed seed, shared by every rank.

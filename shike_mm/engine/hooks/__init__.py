@@ -2,5 +2,10 @@
 from .class_counts_hook import ClassCountsHook
 from .decoupled_retrain_hook import DecoupledRetrainHook
 from .epoch_seed_hook import EpochSeedHook
+from .finite_loss_hook import FiniteLossHook
+from .num_classes_check_hook import NumClassesCheckHook
 
-__all__ = ['ClassCountsHook', 'DecoupledRetrainHook', 'EpochSeedHook']
+__all__ = [
+    'ClassCountsHook', 'DecoupledRetrainHook', 'EpochSeedHook',
+    'FiniteLossHook', 'NumClassesCheckHook'
+]

@@ -114,9 +114,10 @@ class DeviceAwareRunner(Runner):
     # Building
     # ------------------------------------------------------------------
     def build_model(self, model: Union[nn.Module, Dict]) -> nn.Module:
-        """Build the model, then refuse loss modules whose ``reduction`` is
-        not one of ``'none'``, ``'mean'``, ``'sum'`` (mmpretrain's losses
-        check it only when first called).
+        """Build the model, then refuse mmpretrain loss modules whose
+        ``reduction`` is not one of ``'none'``, ``'mean'``, ``'sum'``
+        (mmpretrain checks it only when the loss is first called; the
+        project's own losses check it in their constructors).
 
         Args:
             model (nn.Module or dict): The model or its config.
@@ -125,7 +126,8 @@ class DeviceAwareRunner(Runner):
         for name, module in model.named_modules():
             reduction = getattr(module, 'reduction', None)
             if (isinstance(reduction, str) and reduction not in
-                    LOSS_REDUCTIONS and type(module).__name__.endswith('Loss')):
+                    LOSS_REDUCTIONS and type(module).__module__.startswith(
+                        'mmpretrain.models.losses')):
                 raise ValueError(
                     f'model.{name} ({type(module).__name__}): reduction='
                     f'{reduction!r} is not one of {LOSS_REDUCTIONS}')
