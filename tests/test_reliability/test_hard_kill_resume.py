@@ -51,25 +51,29 @@ def test_sigkill_mid_epoch_in_both_stages_then_resume(tmp_path, cifar_root,
                    tmp_path / 'full', '--cfg-options', *opts])
     reference = weights(tmp_path / 'full/epoch_4.pth')
 
-    # 3rd iteration of epoch 2 (stage 1), 3rd iteration of epoch 4 (stage 2)
-    for stage, iteration in ((1, ITERS_PER_EPOCH + 3),
-                             (2, 3 * ITERS_PER_EPOCH + 3)):
-        work = tmp_path / f'killed_stage{stage}'
+    # SIGKILL at the 3rd iteration of epoch 2 (stage 1); resume, and kill
+    # the resumed run at the 3rd iteration of epoch 4 (stage 2); resume.
+    work = tmp_path / 'killed'
+    for stage, iteration, resume in ((1, ITERS_PER_EPOCH + 3, []),
+                                     (2, 3 * ITERS_PER_EPOCH + 3,
+                                      ['--resume'])):
         killed = run_command([python, 'tools/train.py',
                               killing_config(tmp_path, iteration),
-                              '--work-dir', work, '--cfg-options', *opts])
+                              '--work-dir', work, *resume,
+                              '--cfg-options', *opts])
         assert killed.returncode == -9, killed.stdout[-3000:]
         last_epoch = (iteration - 1) // ITERS_PER_EPOCH
         assert (work / f'epoch_{last_epoch}.pth').is_file()
         assert not (work / f'epoch_{last_epoch + 1}.pth').exists()
         assert f'[{last_epoch + 1}][3/{ITERS_PER_EPOCH}]' in killed.stdout
+        if stage == 2:
+            assert 'resumed epoch: 1, iter: 5' in killed.stdout
 
-        resumed = check_command([python, 'tools/train.py', CONFIG,
-                                 '--work-dir', work, '--resume',
-                                 '--cfg-options', *opts])
-        assert (f'resumed epoch: {last_epoch}, iter: '
-                f'{last_epoch * ITERS_PER_EPOCH}') in resumed.stdout
-        again = weights(work / 'epoch_4.pth')
-        assert again.keys() == reference.keys()
-        for key, value in reference.items():
-            assert torch.equal(value, again[key]), (stage, key)
+    resumed = check_command([python, 'tools/train.py', CONFIG, '--work-dir',
+                             work, '--resume', '--cfg-options', *opts])
+    assert 'resumed epoch: 3, iter: 15' in resumed.stdout
+    assert 'resumed in stage 2' in resumed.stdout
+    again = weights(work / 'epoch_4.pth')
+    assert again.keys() == reference.keys()
+    for key, value in reference.items():
+        assert torch.equal(value, again[key]), key
