@@ -6,6 +6,7 @@ Examples::
     python tools/train.py configs/shike/shike_r32_cifar100-lt-r100.py
     python tools/train.py CONFIG --resume                # latest in work_dir
     python tools/train.py CONFIG --resume work_dirs/x/epoch_3.pth
+    python tools/train.py CONFIG --resume --resume-anyway  # config changed
     python tools/train.py CONFIG --cfg-options train_cfg.max_epochs=4
     python tools/train.py CONFIG --epochs 20   # whole schedule, same shape
     tools/dist_train.sh CONFIG 8                         # one process per GPU
@@ -41,6 +42,12 @@ def parse_args():
         help='rescale the whole schedule (LR schedulers, stage boundary, '
         're-weighting epochs, validation / checkpoint intervals) to this '
         'many epochs, keeping its shape; applied after --cfg-options')
+    parser.add_argument(
+        '--resume-anyway',
+        action='store_true',
+        help='resume even though the checkpoint was trained with a '
+        'different data / model / schedule config (by default that is an '
+        'error listing the differences)')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -106,6 +113,8 @@ def merge_args(cfg: Config, args) -> Config:
                 f'--resume: checkpoint file not found: {args.resume}')
         cfg.resume = True
         cfg.load_from = args.resume
+    if args.resume_anyway:
+        cfg.resume_anyway = True
 
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True

@@ -6,6 +6,10 @@
 # - EpochSeedHook, which makes a resumed run draw the same random numbers
 #   as the uninterrupted one,
 # - SyncBuffersHook (mmengine), which averages BN statistics over the ranks,
+# - FiniteLossHook, which stops training at the first nan/inf loss before
+#   it reaches the weights and never saves non-finite weights,
+# - NumClassesCheckHook, which checks num_classes against the data's classes
+#   before the first step,
 # - a checkpoint every epoch keeping the last one and the best top-1.
 _base_ = 'mmpretrain::_base_/default_runtime.py'
 
@@ -21,6 +25,8 @@ default_hooks = dict(
     # Average BN statistics over the ranks after every training epoch, so
     # that every rank validates (and the checkpoint holds) the same model.
     sync_buffers=dict(type='SyncBuffersHook'),
+    finite_loss=dict(type='FiniteLossHook'),
+    num_classes_check=dict(type='NumClassesCheckHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
                     save_best='accuracy/top1', rule='greater'),
 )

@@ -1,6 +1,7 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 import gzip
 import os.path as osp
+import zlib
 from typing import List, Optional, Tuple
 
 import numpy as np
@@ -24,8 +25,13 @@ def read_idx_gz(path: str, magic: int) -> np.ndarray:
         np.ndarray: uint8 array of shape (N, H, W) for images or (N, ) for
         labels.
     """
-    with gzip.open(path, 'rb') as f:
-        raw = f.read()
+    try:
+        with gzip.open(path, 'rb') as f:
+            raw = f.read()
+    except (OSError, EOFError, zlib.error) as err:
+        # gzip.BadGzipFile is an OSError; a truncated file ends in EOFError
+        raise ValueError(f'{path}: not a readable gzip file (truncated or '
+                         f'corrupt: {type(err).__name__}: {err})') from err
     if len(raw) < 8:
         raise ValueError(f'{path}: too short for an IDX file')
     found = int.from_bytes(raw[:4], 'big')

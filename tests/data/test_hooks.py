@@ -32,3 +32,38 @@ class RankMetricsReportHook(Hook):
         items = ' '.join(f'{k}={v:.6f}' for k, v in sorted(metrics.items()))
         print(f'RANK_METRICS rank={get_rank()} epoch={runner.epoch} {items}',
               flush=True)
+
+
+@HOOKS.register_module()
+class KillAtIterHook(Hook):
+    """SIGKILL the process after training iteration ``iteration`` (1-based,
+    counted over the run): a hard kill in the middle of an epoch, long
+    after the last checkpoint."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, iteration: int) -> None:
+        self.iteration = iteration
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        if runner.iter + 1 == self.iteration:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+@HOOKS.register_module()
+class ScaleLrAtIterHook(Hook):
+    """Multiply every learning rate by ``factor`` before training iteration
+    ``iteration`` (1-based, over the run): a learning-rate blow-up whose
+    step has a finite loss but leaves the weights diverging."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, iteration: int, factor: float) -> None:
+        self.iteration = iteration
+        self.factor = factor
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        if runner.iter + 1 == self.iteration:
+            for group in runner.optim_wrapper.optimizer.param_groups:
+                group['lr'] *= self.factor

@@ -2,9 +2,11 @@
 from .class_counts_hook import ClassCountsHook
 from .decoupled_retrain_hook import DecoupledRetrainHook
 from .epoch_seed_hook import EpochSeedHook
+from .finite_loss_hook import FiniteLossHook
+from .num_classes_check_hook import NumClassesCheckHook
 from .routing_cost_hook import RoutingCostHook
 
 __all__ = [
     'ClassCountsHook', 'DecoupledRetrainHook', 'EpochSeedHook',
-    'RoutingCostHook'
+    'FiniteLossHook', 'NumClassesCheckHook', 'RoutingCostHook'
 ]

@@ -1,14 +1,30 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 import datetime
 import os
-from typing import Dict, Optional
+from typing import Any, Dict, List, Optional, Union
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.dist import is_distributed
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmpretrain.registry import RUNNERS
 from torch import nn
+
+from shike_mm.utils.checkpoint_check import (CheckpointError,
+                                             check_checkpoint_structure,
+                                             config_from_text,
+                                             load_checkpoint_file,
+                                             state_dict_mismatches)
+
+#: Config sections compared on resume (data, model, schedule), and the
+#: loader settings within them that may change freely.
+RESUME_COMPARED = ('model', 'train_dataloader', 'optim_wrapper',
+                   'param_scheduler', 'train_cfg')
+RESUME_IGNORED = ('num_workers', 'persistent_workers', 'pin_memory',
+                  'prefetch_factor')
+LOSS_REDUCTIONS = ('none', 'mean', 'sum')
 
 
 @RUNNERS.register_module()
@@ -29,6 +45,13 @@ class DeviceAwareRunner(Runner):
     :class:`DeviceAwareDistributedDataParallel`, which drops ``device_ids``
     for CPU modules. With GPUs nothing changes: the configured backend
     (``nccl``) and mmengine's own code path are used.
+
+    Checkpoints are loaded defensively (see :meth:`load_checkpoint`):
+    weights-only unpickling, a structural check before mmengine copies
+    anything, tensors that must fit the model when testing or resuming,
+    and on resume a comparison of the checkpoint's config with the current
+    one. Loss modules with an unknown ``reduction`` are refused when the
+    model is built.
 
     Everything else is mmengine's :class:`Runner`; configs select it with
     ``runner_type = 'DeviceAwareRunner'`` (the project's default runtime
@@ -86,3 +109,188 @@ class DeviceAwareRunner(Runner):
                 find_unused_parameters=self.cfg.get('find_unused_parameters',
                                                     False))
         return super().wrap_model(model_wrapper_cfg, model)
+
+    # ------------------------------------------------------------------
+    # Building
+    # ------------------------------------------------------------------
+    def build_model(self, model: Union[nn.Module, Dict]) -> nn.Module:
+        """Build the model, then refuse mmpretrain loss modules whose
+        ``reduction`` is not one of ``'none'``, ``'mean'``, ``'sum'``
+        (mmpretrain checks it only when the loss is first called; the
+        project's own losses check it in their constructors).
+
+        Args:
+            model (nn.Module or dict): The model or its config.
+        """
+        model = super().build_model(model)
+        for name, module in model.named_modules():
+            reduction = getattr(module, 'reduction', None)
+            if (isinstance(reduction, str) and reduction not in
+                    LOSS_REDUCTIONS and type(module).__module__.startswith(
+                        'mmpretrain.models.losses')):
+                raise ValueError(
+                    f'model.{name} ({type(module).__name__}): reduction='
+                    f'{reduction!r} is not one of {LOSS_REDUCTIONS}')
+        return model
+
+    # ------------------------------------------------------------------
+    # Checkpoints
+    # ------------------------------------------------------------------
+    _checkpoint_must_fit = False
+    _resuming = False
+
+    def load_checkpoint(self,
+                        filename: str,
+                        map_location: Union[str, Any] = 'cpu',
+                        strict: bool = False,
+                        revise_keys: list = [(r'^module.', '')]):
+        """Load a checkpoint into the model, checking it first.
+
+        Compared with mmengine's version:
+
+        - the file is read with the weights-only unpickler, and a refusal
+          says why without advising to turn the check off;
+        - :func:`check_checkpoint_structure` refuses anything but plain
+          data (and well-formed HistoryBuffers in the message hub) before
+          any hook or mmengine code copies or compares it; the legacy
+          ``meta['config']`` (which mmengine's ``resume`` would execute
+          as Python) is dropped;
+        - when resuming, the checkpoint's config is compared with the
+          current one (:meth:`check_resumed_config`);
+        - when testing or resuming, tensors of the wrong shape, and missing
+          or unexpected tensors, are an error naming them (mmengine only
+          warns, and evaluates a half-loaded model). Loading weights with
+          ``load_from`` for training keeps mmengine's warnings, so a
+          backbone can be fine-tuned with a new head.
+
+        Args:
+            filename (str): Path or URL of the checkpoint.
+            map_location (str or callable): As for ``torch.load``.
+            strict (bool): Passed to mmengine's loading of the weights.
+            revise_keys (list): ``(pattern, replacement)`` pairs applied to
+                the checkpoint's keys.
+        """
+        checkpoint = load_checkpoint_file(filename, map_location)
+        check_checkpoint_structure(checkpoint, filename)
+        meta = checkpoint.get('meta')
+        if isinstance(meta, dict) and 'config' in meta:
+            meta.pop('config')
+        if self._resuming:
+            self.check_resumed_config(checkpoint, filename)
+
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model.module if is_model_wrapper(
+            self.model) else self.model
+        if self._checkpoint_must_fit:
+            self._check_weights_fit(model, checkpoint, filename, revise_keys)
+        checkpoint = _load_checkpoint_to_model(
+            model, checkpoint, strict, revise_keys=revise_keys)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
+
+    @staticmethod
+    def _check_weights_fit(model: nn.Module, checkpoint: dict, filename: str,
+                           revise_keys: list) -> None:
+        state_dict = checkpoint.get('state_dict', checkpoint)
+        mismatched, missing, unexpected = state_dict_mismatches(
+            model, state_dict, revise_keys)
+        problems: List[str] = []
+        for title, names in (('shape mismatch', mismatched),
+                             ('missing from the checkpoint', missing),
+                             ('not in the model', unexpected)):
+            if names:
+                shown = '\n    '.join(names[:20])
+                more = (f'\n    ... and {len(names) - 20} more'
+                        if len(names) > 20 else '')
+                problems.append(f'  {title} ({len(names)}):\n    '
+                                f'{shown}{more}')
+        if problems:
+            raise CheckpointError(
+                f'checkpoint {filename} does not fit the model of this '
+                'config:\n' + '\n'.join(problems) + '\nIs it the '
+                'checkpoint of this config (number of classes, backbone, '
+                'head)?')
+
+    def check_resumed_config(self, checkpoint: dict, filename: str) -> None:
+        """Compare the config stored in a checkpoint with the current one.
+
+        The sections ``model``, ``train_dataloader``, ``optim_wrapper``,
+        ``param_scheduler`` and ``train_cfg`` are compared (loader settings
+        such as ``num_workers`` excepted). A difference is an error unless
+        the config sets ``resume_anyway=True`` (``tools/train.py
+        --resume-anyway``), in which case it is a warning.
+
+        Args:
+            checkpoint (dict): The loaded checkpoint.
+            filename (str): Named in the message.
+        """
+        meta = checkpoint.get('meta') or {}
+        text = meta.get('cfg') if isinstance(meta, dict) else None
+        if not isinstance(text, str):
+            self.logger.warning(
+                f'{filename} stores no config; cannot check that it comes '
+                'from the same data, model and schedule as this run.')
+            return
+        old = config_from_text(text)
+        new = config_from_text(self.cfg.pretty_text)
+        diffs: List[str] = []
+        for section in RESUME_COMPARED:
+            _diff(old.get(section), new.get(section), section, diffs)
+        if not diffs:
+            return
+        shown = '\n  '.join(diffs[:15])
+        more = f'\n  ... and {len(diffs) - 15} more' if len(diffs) > 15 \
+            else ''
+        message = (f'the checkpoint being resumed ({filename}) was trained '
+                   f'with a different config:\n  {shown}{more}\n'
+                   '(checkpoint value -> current value)')
+        if self.cfg.get('resume_anyway', False):
+            self.logger.warning(message + '\nresume_anyway=True: going on.')
+            return
+        raise CheckpointError(
+            message + '\nIs this work directory holding another run? Use '
+            'another --work-dir, or pass --resume-anyway (resume_anyway='
+            'True) to resume with the current config.')
+
+    def resume(self, filename: str, *args, **kwargs) -> None:
+        """mmengine's ``resume`` with the checks of
+        :meth:`load_checkpoint` for a resumed run (the weights must fit,
+        the config must match)."""
+        self._checkpoint_must_fit = self._resuming = True
+        try:
+            super().resume(filename, *args, **kwargs)
+        finally:
+            self._checkpoint_must_fit = self._resuming = False
+
+    def test(self) -> dict:
+        """Evaluate; the checkpoint's tensors must fit the model."""
+        self._checkpoint_must_fit = True
+        try:
+            return super().test()
+        finally:
+            self._checkpoint_must_fit = False
+
+    def val(self) -> dict:
+        """Validate; the checkpoint's tensors must fit the model."""
+        self._checkpoint_must_fit = True
+        try:
+            return super().val()
+        finally:
+            self._checkpoint_must_fit = False
+
+
+def _diff(old, new, path: str, out: List[str]) -> None:
+    """Append ``'path: old -> new'`` for every leaf that differs."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in list(old) + [k for k in new if k not in old]:
+            if key in RESUME_IGNORED:
+                continue
+            _diff(old.get(key, '<absent>'), new.get(key, '<absent>'),
+                  f'{path}.{key}', out)
+    elif (isinstance(old, (list, tuple)) and isinstance(new, (list, tuple))
+          and len(old) == len(new)):
+        for i, (a, b) in enumerate(zip(old, new)):
+            _diff(a, b, f'{path}.{i}', out)
+    elif old != new:
+        out.append(f'{path}: {old!r} -> {new!r}')

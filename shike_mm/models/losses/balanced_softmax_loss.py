@@ -79,7 +79,9 @@ class BalancedSoftmaxLoss(nn.Module):
                  reduction: str = 'mean',
                  loss_weight: float = 1.0):
         super().__init__()
-        assert reduction in ('none', 'mean', 'sum')
+        if reduction not in ('none', 'mean', 'sum'):
+            raise ValueError(f'BalancedSoftmaxLoss: reduction={reduction!r} '
+                             "is not one of 'none', 'mean', 'sum'")
         self.reduction = reduction
         self.loss_weight = loss_weight
         self.register_buffer('log_prior', None, persistent=True)

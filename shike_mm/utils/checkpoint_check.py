@@ -1,0 +1,276 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""Checks on a loaded checkpoint before anything copies, calls or trusts it.
+
+- :func:`load_checkpoint_file`: ``torch.load`` with ``weights_only=True``
+  (explicitly, so no environment variable can turn it off) and an error
+  that says why a file was refused without advising to turn the check off;
+- :func:`check_checkpoint_structure`: the loaded object is plain data
+  (dicts, lists, numbers, strings, tensors, numpy arrays and scalars) with
+  :class:`HistoryBuffer` objects only where mmengine puts them;
+- :func:`state_dict_mismatches`: which tensors do not fit a model;
+- :func:`config_from_text`: the config a checkpoint was trained with,
+  read from its text without running it.
+"""
+import ast
+import os.path as osp
+import pickle
+import re
+from collections import OrderedDict
+from typing import Any, Dict, List, Tuple
+
+import numpy as np
+import torch
+
+from .checkpoint_safe_globals import HISTORY_BUFFER_STATE
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint was refused or does not fit the run."""
+
+
+def _reason(message: str) -> str:
+    """The unpickler's own reason from torch's wrapped message, without
+    torch's advice to load with the safety check off."""
+    reason = message.split('WeightsUnpickler error:')[-1]
+    reason = reason.split('Check the documentation of torch.load')[0]
+    reason = reason.split('Please use `torch.serialization.add_safe_glob')[0]
+    lines = [line.strip() for line in reason.splitlines()
+             if line.strip() and 'weights_only' not in line]
+    return ' '.join(lines) or 'it holds objects other than plain data'
+
+
+def load_checkpoint_file(filename: str, map_location='cpu') -> Any:
+    """Load a checkpoint with torch's weights-only unpickler.
+
+    Local files are read with ``torch.load(..., weights_only=True)``; other
+    sources (URLs, ``open-mmlab://`` ...) go through mmengine's loader,
+    which uses torch's default (weights-only since torch 2.6).
+
+    Args:
+        filename (str): Path or URL of the checkpoint.
+        map_location: As for ``torch.load``.
+
+    Raises:
+        FileNotFoundError: for a local path that does not exist.
+        CheckpointError: when the unpickler refuses the file.
+    """
+    from mmengine.runner.checkpoint import _load_checkpoint
+    try:
+        if '://' not in str(filename):
+            if not osp.isfile(filename):
+                raise FileNotFoundError(
+                    f'checkpoint file not found: {filename}')
+            return torch.load(
+                filename, map_location=map_location, weights_only=True)
+        return _load_checkpoint(filename, map_location=map_location)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(
+            f'refused to load checkpoint {filename}: {_reason(str(err))}. '
+            'shike-mm loads checkpoints as data only (tensors, numbers, '
+            'strings, numpy arrays, mmengine HistoryBuffers); this file '
+            'needs something else, which could run code. Use a checkpoint '
+            'written by mmengine / shike-mm training.') from None
+
+
+_LEAVES = (type(None), bool, int, float, complex, str, bytes, bytearray,
+           torch.device, torch.dtype, torch.Size)
+_CONTAINERS = (dict, OrderedDict, list, tuple, set)
+
+
+def _check_leaf(value, path: str, filename: str) -> None:
+    if type(value) in _LEAVES:
+        return
+    if type(value) in (torch.Tensor, torch.nn.Parameter):
+        return
+    if type(value) is np.ndarray or isinstance(value, np.generic):
+        if value.dtype.hasobject:
+            raise CheckpointError(
+                f'{filename}: {path} is a numpy object array; checkpoints '
+                'may hold numeric numpy data only')
+        return
+    if type(value) is np.dtype or isinstance(value, np.dtype):
+        return
+    raise CheckpointError(
+        f'{filename}: {path} is a {type(value).__module__}.'
+        f'{type(value).__qualname__}; a checkpoint may hold only plain data '
+        'there (dicts, lists, numbers, strings, tensors, numpy arrays)')
+
+
+def _check_history_buffer(value, path: str, filename: str) -> None:
+    from mmengine.logging import HistoryBuffer
+    if type(value) is not HistoryBuffer:
+        _check_plain(value, path, filename)
+        return
+    extra = set(vars(value)) - set(HISTORY_BUFFER_STATE)
+    if extra:
+        raise CheckpointError(
+            f'{filename}: the HistoryBuffer {path} carries extra '
+            f'attributes {sorted(map(str, extra))}')
+    for key in HISTORY_BUFFER_STATE[1:]:
+        _check_leaf(vars(value).get(key), f'{path}.{key}', filename)
+
+
+def _check_plain(root, path: str, filename: str) -> None:
+    """Walk ``root`` (no recursion, so no depth limit) and refuse anything
+    that is not plain data."""
+    seen = set()
+    stack = [(root, path)]
+    while stack:
+        value, where = stack.pop()
+        kind = type(value)
+        if kind not in _CONTAINERS:
+            _check_leaf(value, where, filename)
+            continue
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if kind in (dict, OrderedDict):
+            attrs = vars(value) if kind is OrderedDict else {}
+            if set(attrs) - {'_metadata'}:
+                # torch's state dicts carry only ``_metadata``.
+                raise CheckpointError(
+                    f'{filename}: {where} (an OrderedDict) carries '
+                    f'attributes {sorted(map(str, attrs))}')
+            if attrs:
+                stack.append((attrs['_metadata'], f'{where}._metadata'))
+            for key, item in value.items():
+                if type(key) not in (str, int, float, bool, tuple,
+                                     type(None)):
+                    raise CheckpointError(
+                        f'{filename}: {where} has a key of type '
+                        f'{type(key).__name__}')
+                stack.append((item, f'{where}[{key!r}]'))
+        else:
+            stack.extend((item, f'{where}[{i}]')
+                         for i, item in enumerate(value))
+
+
+def check_checkpoint_structure(checkpoint: Any, filename: str) -> None:
+    """Refuse a loaded checkpoint that is not plain data.
+
+    The unpickler has already allowed only known globals; this is the
+    second, structural check, done before mmengine deep-copies or compares
+    anything from the file. A :class:`HistoryBuffer` is accepted only as a
+    value of ``message_hub['log_scalars']``, and only with its histories and
+    ``max_length``.
+
+    Args:
+        checkpoint: The object ``torch.load`` returned.
+        filename (str): Named in the error.
+
+    Raises:
+        CheckpointError: naming the first offending entry.
+    """
+    if type(checkpoint) not in (dict, OrderedDict):
+        raise CheckpointError(
+            f'{filename}: a checkpoint must be a dict, got a '
+            f'{type(checkpoint).__name__}')
+    for key, value in checkpoint.items():
+        if key != 'message_hub':
+            _check_plain(value, f'checkpoint[{key!r}]', filename)
+            continue
+        if type(value) not in (dict, OrderedDict):
+            raise CheckpointError(
+                f'{filename}: checkpoint[\'message_hub\'] must be a dict')
+        for part, content in value.items():
+            where = f'message_hub[{part!r}]'
+            if part == 'log_scalars' and type(content) in (dict,
+                                                           OrderedDict):
+                for name, buffer in content.items():
+                    if type(name) is not str:
+                        raise CheckpointError(
+                            f'{filename}: {where} has a non-string key')
+                    _check_history_buffer(buffer, f'{where}[{name!r}]',
+                                          filename)
+            else:
+                _check_plain(content, where, filename)
+
+
+def state_dict_mismatches(model: torch.nn.Module,
+                          state_dict: Dict[str, Any],
+                          revise_keys=((r'^module\.', ''), )
+                          ) -> Tuple[List[str], List[str], List[str]]:
+    """Compare a checkpoint's weights with a model.
+
+    Args:
+        model (nn.Module): The model to be loaded.
+        state_dict (dict): The checkpoint's ``state_dict``.
+        revise_keys (list): ``(pattern, replacement)`` applied to the
+            checkpoint's keys first, as mmengine does.
+
+    Returns:
+        tuple(list, list, list): ``'name: checkpoint (a, b) vs model (c,
+        d)'`` for each shape mismatch, the model's keys missing from the
+        checkpoint and the checkpoint's keys the model does not have.
+    """
+    revised = {}
+    for key, value in state_dict.items():
+        for pattern, repl in revise_keys:
+            key = re.sub(pattern, repl, key)
+        revised[key] = value
+    own = model.state_dict()
+    mismatched = [
+        f'{key}: checkpoint {tuple(revised[key].shape)} vs model '
+        f'{tuple(value.shape)}' for key, value in own.items()
+        if key in revised and hasattr(revised[key], 'shape')
+        and tuple(revised[key].shape) != tuple(value.shape)
+    ]
+    missing = [key for key in own if key not in revised]
+    unexpected = [key for key in revised if key not in own]
+    return mismatched, missing, unexpected
+
+
+_SAFE_CALLS = {'dict': dict, 'list': list, 'tuple': tuple, 'set': set}
+
+
+def _literal(node: ast.AST):
+    """Evaluate a config expression made of literals and ``dict(...)``."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        items = [_literal(n) for n in node.elts]
+        return {ast.List: list, ast.Tuple: tuple,
+                ast.Set: set}[type(node)](items)
+    if isinstance(node, ast.Dict):
+        return {_literal(k): _literal(v)
+                for k, v in zip(node.keys, node.values)}
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op,
+                                                    (ast.USub, ast.UAdd)):
+        value = _literal(node.operand)
+        return -value if isinstance(node.op, ast.USub) else value
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id in _SAFE_CALLS):
+        if node.func.id == 'dict':
+            return {kw.arg: _literal(kw.value) for kw in node.keywords}
+        return _SAFE_CALLS[node.func.id](
+            _literal(node.args[0]) if node.args else ())
+    raise ValueError(f'not a literal: {ast.dump(node)[:80]}')
+
+
+def config_from_text(text: str) -> Dict[str, Any]:
+    """Read the top-level ``name = value`` entries of a config's text.
+
+    mmengine stores ``cfg.pretty_text`` in ``meta['cfg']``; running that
+    text (``Config.fromstring``) would run code from the checkpoint, so
+    only literals, lists, tuples and ``dict(...)`` are evaluated here;
+    entries that are anything else are left out.
+
+    Args:
+        text (str): The config text.
+
+    Returns:
+        dict: entry name to value.
+    """
+    out: Dict[str, Any] = {}
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return out
+    for stmt in tree.body:
+        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)):
+            try:
+                out[stmt.targets[0].id] = _literal(stmt.value)
+            except (ValueError, TypeError):
+                continue
+    return out

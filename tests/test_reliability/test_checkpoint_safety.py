@@ -1,0 +1,175 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""No code runs from a checkpoint: crafted checkpoints made only of globals
+the old allow-list admitted are refused while unpickling or by the
+structural check, on ``tools/train.py --resume`` and ``tools/test.py``; real
+mmengine checkpoints (including empty numpy arrays) still load."""
+import io
+import pickle
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import check_command, run_command
+from tests.test_reliability import crafted_checkpoints as crafted
+from tests.test_reliability.conftest import (TINY_CONFIG, load,
+                                             tiny_data_options)
+
+
+def roundtrip(obj):
+    import shike_mm  # noqa: F401
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=True)
+
+
+def refused(obj, match):
+    with pytest.raises(pickle.UnpicklingError, match=match):
+        roundtrip(obj)
+
+
+def test_getattr_cannot_reach_builtins(tmp_path):
+    marker = tmp_path / 'ran'
+    # ``getattr`` in the file now names the stand-in, a plain function,
+    # and asking it for anything but a HistoryBuffer method is refused.
+    refused({'x': crafted.eval_payload(marker)},
+            "attribute '__self__' of a function object")
+    refused({'x': crafted.PickledGetattr(np.ndarray, 'tofile')},
+            "attribute 'tofile' of a type")
+    refused({'x': crafted.code_running_buffer(marker)}, 'getattr')
+    assert not marker.exists()
+
+
+def test_history_buffer_state_is_checked():
+    refused({'x': crafted.PickledHistoryBuffer(crafted.buffer_state(
+        __deepcopy__=np.dtype))}, "unexpected attribute.*'__deepcopy__'")
+    refused({'x': crafted.PickledHistoryBuffer(crafted.buffer_state(
+        statistics_methods={'mean': np.dtype}))}, "method 'mean'")
+    refused({'x': crafted.PickledHistoryBuffer(crafted.buffer_state(
+        _log_history=np.array([1.0, 2.0])))}, 'has 2 entries but')
+    refused({'x': crafted.PickledHistoryBuffer(crafted.buffer_state(
+        max_length='1'))}, 'max_length must be a positive int')
+    refused({'x': crafted.PickledHistoryBuffer(
+        {'max_length': 3})}, 'missing attribute')
+    from mmengine.logging import HistoryBuffer
+    # the class-wide method table is untouched by the refused loads
+    assert HistoryBuffer._statistics_methods['mean'] is HistoryBuffer.mean
+
+
+def test_bytes_only_empty():
+    class CallsBytes:
+
+        def __reduce__(self):
+            return bytes, (10**12, )
+
+    refused({'x': CallsBytes()}, r'bytes\(\) with 1 argument')
+
+
+def test_real_message_hub_and_empty_arrays_load():
+    from mmengine.logging import HistoryBuffer, MessageHub
+    hub = MessageHub.get_instance('reliability-roundtrip')
+    hub.update_scalar('train/loss', 0.25)
+    hub.update_scalar('train/loss', 0.75)
+    hub.update_info('eta', np.float64(1.5))
+    hub.update_info('empty', np.array([]))
+    state = hub.state_dict()
+    state['log_scalars']['never_updated'] = HistoryBuffer()
+    loaded = roundtrip({'message_hub': state, 'meta': {
+        'empty': np.array([]), 'empty_int': np.zeros((0, 3), np.int64),
+        'bytes': b''}})
+    buffers = loaded['message_hub']['log_scalars']
+    assert buffers['train/loss'].mean() == 0.5
+    assert buffers['train/loss'].statistics('max') == 0.75
+    assert len(buffers['never_updated'].data[0]) == 0
+    assert loaded['meta']['empty'].shape == (0, )
+    assert loaded['meta']['empty_int'].shape == (0, 3)
+    assert loaded['meta']['bytes'] == b''
+
+
+def test_numpy1_module_paths_load():
+    """Checkpoints written under numpy 1.x name ``numpy.core.multiarray``."""
+    import shike_mm  # noqa: F401
+    buffer = io.BytesIO()
+    # the legacy format is one plain pickle stream, easy to rewrite
+    torch.save({'a': np.arange(3), 's': np.float64(2.5)}, buffer,
+               _use_new_zipfile_serialization=False)
+    raw = buffer.getvalue()
+    assert b'numpy._core.multiarray\n' in raw
+    old = raw.replace(b'numpy._core.multiarray\n', b'numpy.core.multiarray\n')
+    loaded = torch.load(io.BytesIO(old), weights_only=True)
+    assert loaded['a'].tolist() == [0, 1, 2] and loaded['s'] == 2.5
+
+
+def test_structure_check_refuses_buffer_outside_log_scalars(tiny_run):
+    from shike_mm.utils.checkpoint_check import (CheckpointError,
+                                                 check_checkpoint_structure)
+    checkpoint = load(tiny_run / 'epoch_1.pth')
+    check_checkpoint_structure(checkpoint, 'real.pth')  # passes
+    from mmengine.logging import HistoryBuffer
+    evil = crafted.with_message_hub_entry(checkpoint, 'runtime_info', 'b',
+                                          HistoryBuffer([1.0], [1]))
+    with pytest.raises(CheckpointError,
+                       match=r"message_hub\['runtime_info'\]\['b'\] is a "
+                       'mmengine.logging.history_buffer.HistoryBuffer'):
+        check_checkpoint_structure(evil, 'evil.pth')
+    odd = dict(checkpoint, meta=dict(checkpoint['meta'],
+                                     obj=np.array([None], dtype=object)))
+    with pytest.raises(CheckpointError, match='numpy object array'):
+        check_checkpoint_structure(odd, 'odd.pth')
+    attrs = OrderedDict(a=1)
+    attrs.extra = 'x'
+    with pytest.raises(CheckpointError, match=r"attributes \['extra'\]"):
+        check_checkpoint_structure({'state_dict': attrs}, 'attrs.pth')
+
+
+def assert_refused(proc, path, marker):
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert 'CheckpointError: refused to load checkpoint' in proc.stdout
+    assert str(path) in proc.stdout
+    assert 'weights_only=False' not in proc.stdout
+    assert 'add_safe_globals' not in proc.stdout
+    assert not marker.exists()
+
+
+def test_code_running_checkpoint_refused_by_tools(tmp_path, tiny_root,
+                                                  tiny_run, python):
+    marker = tmp_path / 'ran'
+    base = load(tiny_run / 'epoch_1.pth')
+    opts = tiny_data_options(tiny_root)
+    # before the fix, resuming this ran the payload (MessageHub deep-copies
+    # runtime_info)
+    evil = crafted.save(crafted.with_message_hub_entry(
+        base, 'runtime_info', 'evil', crafted.code_running_buffer(marker)),
+        tmp_path / 'evil.pth')
+    resumed = run_command([python, 'tools/train.py', TINY_CONFIG,
+                           '--work-dir', tmp_path / 'w', '--resume', evil,
+                           '--cfg-options', *opts,
+                           'train_cfg.max_epochs=2'])
+    assert_refused(resumed, evil, marker)
+    assert "attribute '__self__'" in resumed.stdout
+    evil2 = crafted.save(crafted.with_message_hub_entry(
+        base, 'log_scalars', 'evil', crafted.code_running_buffer(marker)),
+        tmp_path / 'evil2.pth')
+    tested = run_command([python, 'tools/test.py', TINY_CONFIG, evil2,
+                          '--work-dir', tmp_path / 't', '--cfg-options',
+                          *opts])
+    assert_refused(tested, evil2, marker)
+
+
+def test_legacy_meta_config_is_not_executed(tmp_path, tiny_root, tiny_run,
+                                            python):
+    """mmengine's resume runs ``meta['config']`` through
+    ``Config.fromstring`` (Python code); it is dropped unread."""
+    marker = tmp_path / 'ran'
+    checkpoint = load(tiny_run / 'epoch_1.pth')
+    checkpoint['meta']['config'] = (
+        f"import pathlib\npathlib.Path({str(marker)!r}).touch()\n")
+    path = crafted.save(checkpoint, tmp_path / 'legacy.pth')
+    proc = check_command([python, 'tools/train.py', TINY_CONFIG,
+                          '--work-dir', tmp_path / 'w', '--resume', path,
+                          '--cfg-options', *tiny_data_options(tiny_root),
+                          'train_cfg.max_epochs=1'])
+    assert 'resumed epoch: 1' in proc.stdout
+    assert not marker.exists()

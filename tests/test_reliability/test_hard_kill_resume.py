@@ -1,0 +1,79 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""SIGKILL in the middle of an epoch, in stage 1 and in stage 2 of SHIKE,
+then ``--resume``: the final weights are bit-identical to an uninterrupted
+run (the partial epoch is redone from the last epoch checkpoint)."""
+import pytest
+import torch
+from mmengine.config import Config
+
+from tests.conftest import check_command, run_command
+from tests.test_engine.test_decoupled_training_e2e import (CONFIG,
+                                                           tiny_options)
+from tests.test_datasets.generators import write_cifar
+
+# 131 images, batch 32: 5 iterations per epoch; epochs 1-2 are stage 1,
+# epochs 3-4 stage 2.
+ITERS_PER_EPOCH = 5
+
+
+@pytest.fixture(scope='module')
+def cifar_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp('cifar10')
+    write_cifar(str(root), num_classes=10, per_class=40, test_per_class=6,
+                variant='cifar10')
+    return root
+
+
+def killing_config(tmp_path, iteration):
+    """The SHIKE config plus a hook that SIGKILLs after ``iteration``."""
+    hooks = [dict(h) for h in Config.fromfile(str(CONFIG)).custom_hooks]
+    hooks.append(dict(type='KillAtIterHook', iteration=iteration))
+    path = tmp_path / f'kill_at_{iteration}.py'
+    path.write_text(
+        f"_base_ = [{str(CONFIG)!r}]\n"
+        "custom_imports = dict(imports=['shike_mm', 'tests.data.test_hooks'],"
+        " allow_failed_imports=False)\n"
+        f"custom_hooks = {hooks!r}\n")
+    return path
+
+
+def weights(path):
+    import shike_mm  # noqa: F401
+    return torch.load(path, map_location='cpu',
+                      weights_only=True)['state_dict']
+
+
+def test_sigkill_mid_epoch_in_both_stages_then_resume(tmp_path, cifar_root,
+                                                      python):
+    opts = tiny_options(cifar_root) + ['val_cfg=None', 'val_dataloader=None',
+                                       'val_evaluator=None']
+    check_command([python, 'tools/train.py', CONFIG, '--work-dir',
+                   tmp_path / 'full', '--cfg-options', *opts])
+    reference = weights(tmp_path / 'full/epoch_4.pth')
+
+    # SIGKILL at the 3rd iteration of epoch 2 (stage 1); resume, and kill
+    # the resumed run at the 3rd iteration of epoch 4 (stage 2); resume.
+    work = tmp_path / 'killed'
+    for stage, iteration, resume in ((1, ITERS_PER_EPOCH + 3, []),
+                                     (2, 3 * ITERS_PER_EPOCH + 3,
+                                      ['--resume'])):
+        killed = run_command([python, 'tools/train.py',
+                              killing_config(tmp_path, iteration),
+                              '--work-dir', work, *resume,
+                              '--cfg-options', *opts])
+        assert killed.returncode == -9, killed.stdout[-3000:]
+        last_epoch = (iteration - 1) // ITERS_PER_EPOCH
+        assert (work / f'epoch_{last_epoch}.pth').is_file()
+        assert not (work / f'epoch_{last_epoch + 1}.pth').exists()
+        assert f'[{last_epoch + 1}][3/{ITERS_PER_EPOCH}]' in killed.stdout
+        if stage == 2:
+            assert 'resumed epoch: 1, iter: 5' in killed.stdout
+
+    resumed = check_command([python, 'tools/train.py', CONFIG, '--work-dir',
+                             work, '--resume', '--cfg-options', *opts])
+    assert 'resumed epoch: 3, iter: 15' in resumed.stdout
+    assert 'resumed in stage 2' in resumed.stdout
+    again = weights(work / 'epoch_4.pth')
+    assert again.keys() == reference.keys()
+    for key, value in reference.items():
+        assert torch.equal(value, again[key]), key
