@@ -10,7 +10,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, load_checkpoint
 from tests.test_datasets.generators import (redirect_data_root, write_cifar,
                                             write_fashion_mnist_idx)
 
@@ -78,6 +78,7 @@ def _tiny_cfg(config, data_roots, work_dir):
         # side of the boundary
         old = hooks['DecoupledRetrainHook']['cornerstone']
         hooks['DecoupledRetrainHook']['cornerstone'] = 1
+        cfg.cornerstone = 1  # the config variable names the same boundary
         for sched in cfg.param_scheduler:
             sched['begin'] = 0 if sched['begin'] < old else 1
             sched['end'] = 1 if sched['end'] <= old else 2
@@ -112,10 +113,8 @@ def test_baseline_config_trains_and_validates(config, data_roots, tmp_path):
                 module, 'log_prior'):
             assert module.log_prior is not None, name
     if 'crt' in config:
-        first = torch.load(tmp_path / 'epoch_1.pth', map_location='cpu',
-                           weights_only=False)['state_dict']
-        second = torch.load(tmp_path / 'epoch_2.pth', map_location='cpu',
-                            weights_only=False)['state_dict']
+        first = load_checkpoint(tmp_path / 'epoch_1.pth')['state_dict']
+        second = load_checkpoint(tmp_path / 'epoch_2.pth')['state_dict']
         for key, value in first.items():
             if key.startswith('head.'):
                 assert not torch.equal(value, second[key]), key
