@@ -151,7 +151,8 @@ def plot(model: Logits, acc: np.ndarray, win: List[List[int]],
                       va='bottom', fontsize=8, color=GROUP_COLOURS[g],
                       transform=ax_a.get_xaxis_transform())
     ax_a.set_xlim(-0.5, C - 0.5)
-    ax_a.set_ylim(0, 102)
+    ax_a.set_ylim(0, 119)  # room for the legend above 100 %
+    ax_a.set_yticks(range(0, 101, 20))
     if C <= 30:
         names = model.class_names
         ax_a.set_xticks(x)
@@ -167,7 +168,8 @@ def plot(model: Logits, acc: np.ndarray, win: List[List[int]],
     if any(len(w) > 1 for w in win):
         handles.append(Patch(facecolor='grey', hatch='//', edgecolor='white',
                              label='tie (first expert\'s colour)'))
-    ax_a.legend(handles=handles, fontsize=7, loc='upper right')
+    ax_a.legend(handles=handles, fontsize=7, loc='upper center',
+                ncol=len(handles), handlelength=1.5, columnspacing=1.0)
 
     width = 0.8 / M
     for m in range(M):
@@ -176,10 +178,11 @@ def plot(model: Logits, acc: np.ndarray, win: List[List[int]],
                  color=colour[m], label=f'expert {m + 1}')
     ax_b.set_xticks(np.arange(len(GROUPS)))
     ax_b.set_xticklabels(GROUPS)
-    ax_b.set_ylim(0, 100)
+    ax_b.set_ylim(0, 119)
+    ax_b.set_yticks(range(0, 101, 20))
     ax_b.set_ylabel('share of the group\'s classes (%)')
     ax_b.set_title('(b) classes each expert is best at', fontsize=9)
-    ax_b.legend(fontsize=7)
+    ax_b.legend(fontsize=7, loc='upper center', ncol=M)
     ax_b.grid(axis='y', alpha=0.3)
     fig.tight_layout()
     return fig

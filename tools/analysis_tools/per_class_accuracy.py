@@ -126,7 +126,7 @@ def plot(models: Sequence[Logits],
     counts = np.asarray(models[0].class_counts)
     order = np.argsort(counts, kind='stable')
     x = np.maximum(counts[order], 1)  # 0-count classes at 1 on a log axis
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(8, 4))
     shade_groups(ax, x, many_shot_thr, few_shot_thr)
     many = len(counts) > 30
     for label, acc, kind in series:
@@ -138,7 +138,7 @@ def plot(models: Sequence[Logits],
     ax.set_ylabel('test top-1 accuracy of the class (%)')
     ax.set_ylim(-2, 102)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc='lower right')
+    ax.legend(fontsize=8, loc='center left', bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     return fig
 
