@@ -128,14 +128,15 @@ test_dataloader = dict(
 '''
 PREPROCESSOR = ("data_preprocessor=dict(num_classes=10, mean=[72.94] * 3, "
                 "std=[90.02] * 3, to_rgb=False)")
+# as in the real configs, the SHIKE model's preprocessor is a top-level key
 SHIKE_MODEL = f'''
 model = dict(
     type='ImageClassifier',
     backbone=dict(type='SHIKEResNet', depth=20, num_experts=3),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(type='MultiExpertFusionHead', num_classes=10, in_channels=64,
-              num_experts=3),
-    {PREPROCESSOR})
+              num_experts=3))
+{PREPROCESSOR}
 '''
 BASELINE_MODEL = f'''
 model = dict(

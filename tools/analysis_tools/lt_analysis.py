@@ -127,7 +127,12 @@ def build_model(cfg: Config, checkpoint: str, device: str = 'cpu'):
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    model = MODELS.build(cfg.model)
+    model_cfg = cfg.model.copy()
+    # a top-level data_preprocessor (mmpretrain's dataset bases) belongs to
+    # the model, as the Runner and mmpretrain's init_model merge it
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model = MODELS.build(model_cfg)
     load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
                     logger='silent')
     return model.to(device).eval()
