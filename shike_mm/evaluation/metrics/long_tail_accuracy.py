@@ -1,7 +1,7 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 import logging
 import math
-from typing import List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -118,6 +118,34 @@ class LongTailAccuracy(BaseMetric):
         self.expert_costs = (float(shared), [float(e) for e in experts],
                              float(router))
 
+    @staticmethod
+    def shot_groups(class_counts: Sequence[int],
+                    many_shot_thr: int = 100,
+                    few_shot_thr: int = 20) -> Dict[str, np.ndarray]:
+        """Which classes are many-, medium- and few-shot.
+
+        The grouping the metric reports with, usable without a metric
+        instance (e.g. by the analysis tools).
+
+        Args:
+            class_counts (Sequence[int]): Training images of every class,
+                class 0 first.
+            many_shot_thr (int): Many-shot means more than this many
+                training images. Defaults to 100.
+            few_shot_thr (int): Few-shot means fewer than this many.
+                Defaults to 20.
+
+        Returns:
+            dict[str, np.ndarray]: ``many``, ``medium``, ``few`` (in this
+            order), each a bool mask of shape (C, ); every class is in
+            exactly one group.
+        """
+        counts = np.asarray(class_counts)
+        return dict(
+            many=counts > many_shot_thr,
+            medium=(counts >= few_shot_thr) & (counts <= many_shot_thr),
+            few=counts < few_shot_thr)
+
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Store label and top predictions of every sample of a batch.
 
@@ -203,12 +231,8 @@ class LongTailAccuracy(BaseMetric):
                     level=logging.WARNING)
                 self._warned_no_counts = True
         else:
-            counts = np.asarray(self.class_counts)
-            groups = dict(
-                many=counts > self.many_shot_thr,
-                medium=(counts >= self.few_shot_thr)
-                & (counts <= self.many_shot_thr),
-                few=counts < self.few_shot_thr)
+            groups = self.shot_groups(self.class_counts, self.many_shot_thr,
+                                      self.few_shot_thr)
             print_log(
                 'LongTailAccuracy: shot groups from the training counts of '
                 f'{self.counts_source or "set_class_counts"}: '

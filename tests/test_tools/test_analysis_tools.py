@@ -1,0 +1,463 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""The analysis tools (tools/analysis_tools/{per_class_accuracy,
+expert_preference,hardest_negative,plot_curves}.py).
+
+Numbers: the tables each tool prints are compared with an independent
+computation, written here with plain loops, from the same logits. Logits:
+synthetic ones with known structure (passed in-process), and those of tiny
+random-weight checkpoints (a SHIKE ResNet-20 with 3 experts and an
+mmpretrain ResNet + LinearClsHead) on generated Fashion-MNIST-format data,
+recomputed here expert by expert from the state dict's classifiers.
+"""
+import importlib.util
+import json
+import math
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import REPO_ROOT, check_command, run_command
+from tests.test_datasets.generators import write_fashion_mnist_idx
+
+TOOLS = REPO_ROOT / 'tools' / 'analysis_tools'
+
+# LongTailDataset(max_per_class=150, imbalance_factor=100), 10 classes:
+# 150, 89, 53, 32, 19, 11, 6, 4, 2, 1 -> 1 many, 3 medium, 6 few-shot.
+TINY_COUNTS = [int(150 * 0.01**(c / 9)) for c in range(10)]
+TEST_PER_CLASS = 4
+
+
+def load_tool(name):
+    """Import tools/analysis_tools/<name>.py as a module."""
+    if str(TOOLS) not in sys.path:
+        sys.path.insert(0, str(TOOLS))
+    spec = importlib.util.spec_from_file_location(f'_tool_{name}',
+                                                  TOOLS / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+lt = load_tool('lt_analysis')
+
+
+def parse_table(text, title):
+    """The rows (lists of cell strings) of the Markdown table printed after
+    the line starting with ``title``; row 0 is the header."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(title))
+    rows = []
+    for line in lines[start + 1:]:
+        if not line.startswith('|'):
+            break
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if not set(''.join(cells)) <= set('-:'):
+            rows.append(cells)
+    return rows
+
+
+def as_float(cell):
+    return math.nan if cell == 'n/a' else float(cell.replace(',', ''))
+
+
+# ----------------------------------------------------------------------
+# independent references
+# ----------------------------------------------------------------------
+def ref_per_class(logits, labels, num_classes):
+    out = []
+    for c in range(num_classes):
+        idx = [i for i in range(len(labels)) if labels[i] == c]
+        if not idx:
+            out.append(math.nan)
+            continue
+        right = sum(1 for i in idx if int(np.argmax(logits[i])) == c)
+        out.append(100.0 * right / len(idx))
+    return out
+
+
+def ref_group(count):
+    return 'many' if count > 100 else ('few' if count < 20 else 'medium')
+
+
+def ref_hardest_negative(logits, label):
+    z = [float(v) for v in logits]
+    top = max(z)
+    e = [math.exp(v - top) for v in z]
+    s = sum(e)
+    return max(e[c] / s for c in range(len(z)) if c != label)
+
+
+def synthetic_model(name='A', num_experts=3, seed=0, experts=True):
+    """6 classes (2 many, 2 medium, 2 few), 8 test images per class, logits
+    that favour the label with expert- and class-dependent strength, so the
+    experts differ and some classes tie."""
+    rng = np.random.default_rng(seed)
+    counts = [300, 150, 60, 30, 10, 5]
+    labels = np.repeat(np.arange(6), 8)
+    rng.shuffle(labels)
+    z = rng.normal(size=(num_experts, len(labels), 6)).astype(np.float32)
+    for m in range(num_experts):
+        for i, y in enumerate(labels):
+            z[m, i, y] += 0.6 * ((m + y) % 3)
+    # class 5: every expert right on every image -> a 3-way tie at 100 %
+    z[:, labels == 5, 5] += 50.
+    return lt.Logits(
+        experts=z if experts else None, ensemble=z.mean(0), labels=labels,
+        class_counts=counts, name=name)
+
+
+# ----------------------------------------------------------------------
+# fixtures: tiny data, configs and checkpoints
+# ----------------------------------------------------------------------
+DATA = '''
+train_dataloader = dict(
+    batch_size=16, num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='LongTailDataset', imbalance_factor=100,
+                 max_per_class=150, profile='exp', selection='first',
+                 dataset=dict(type='FashionMNISTIDX', data_root=data_root,
+                              split='train',
+                              pipeline=[dict(type='PackInputs')])))
+test_dataloader = dict(
+    batch_size=16, num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='FashionMNISTIDX', data_root=data_root, split='test',
+                 pipeline=[dict(type='PackInputs')]))
+'''
+PREPROCESSOR = ("data_preprocessor=dict(num_classes=10, mean=[72.94] * 3, "
+                "std=[90.02] * 3, to_rgb=False)")
+# as in the real configs, the SHIKE model's preprocessor is a top-level key
+SHIKE_MODEL = f'''
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='SHIKEResNet', depth=20, num_experts=3),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(type='MultiExpertFusionHead', num_classes=10, in_channels=64,
+              num_experts=3))
+{PREPROCESSOR}
+'''
+BASELINE_MODEL = f'''
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='ResNet_CIFAR', depth=18, num_stages=3,
+                  stem_channels=16, base_channels=16, out_indices=(2, ),
+                  strides=(1, 2, 2), dilations=(1, 1, 1)),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(type='LinearClsHead', num_classes=10, in_channels=64),
+    {PREPROCESSOR})
+'''
+
+
+def write_config(path, root, model_text):
+    runtime = REPO_ROOT / 'configs' / '_base_' / 'default_runtime.py'
+    path.write_text(f"_base_ = ['{runtime}']\ndata_root = '{root}'\n" +
+                    model_text + DATA)
+    return path
+
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    """Configs and random-weight checkpoints of a SHIKE model (stage 2:
+    retrain classifiers active, different from the stage-1 ones) and of a
+    single-path baseline."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+    tmp = tmp_path_factory.mktemp('analysis')
+    root = write_fashion_mnist_idx(str(tmp / 'fm'), per_class=150,
+                                   test_per_class=TEST_PER_CLASS)
+    out = dict(root=tmp)
+    init_default_scope('mmpretrain')
+    for name, text in (('shike', SHIKE_MODEL), ('baseline', BASELINE_MODEL)):
+        cfg_path = write_config(tmp / f'{name}.py', root, text)
+        torch.manual_seed(1)
+        model = MODELS.build(Config.fromfile(str(cfg_path)).model)
+        if name == 'shike':
+            model.head.set_retraining(True)
+        ckpt = tmp / f'{name}.pth'
+        torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
+        out[name] = (str(cfg_path), str(ckpt))
+    return out
+
+
+def reference_logits(cfg_path, ckpt):
+    """(experts (M, N, C) or None, model logits (N, C), labels) computed
+    here: images one by one through the backbone and neck, then each
+    classifier of the state dict applied by hand."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import DATASETS, MODELS
+    init_default_scope('mmpretrain')
+    cfg = Config.fromfile(cfg_path)
+    model = MODELS.build(cfg.model).eval()
+    state = torch.load(ckpt, map_location='cpu')['state_dict']
+    model.load_state_dict(state)
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    experts, single, labels = [], [], []
+    with torch.no_grad():
+        for i in range(len(dataset)):
+            sample = dataset[i]
+            x = sample['inputs'].float()[None]
+            x = (x - 72.94) / 90.02
+            feats = model.neck(model.backbone(x))
+            if 'head.fc.weight' in state:
+                w, b = state['head.fc.weight'], state['head.fc.bias']
+                single.append((feats[-1] @ w.T + b)[0])
+            else:
+                assert bool(state['head.retraining_flag'])
+                z = []
+                for m, f in enumerate(feats):
+                    w = state[f'head.retrain_classifiers.{m}.weight']
+                    f = f / f.norm(dim=1, keepdim=True)
+                    w = w / w.norm(dim=1, keepdim=True)
+                    z.append((30.0 * f @ w.T)[0])
+                experts.append(torch.stack(z))
+            labels.append(int(sample['data_samples'].gt_label))
+    if experts:
+        e = torch.stack(experts, 1).numpy()
+        return e, e.mean(0), np.array(labels)
+    return None, torch.stack(single).numpy(), np.array(labels)
+
+
+# ----------------------------------------------------------------------
+# tests
+# ----------------------------------------------------------------------
+def test_shot_groups_is_the_metrics_grouping():
+    from shike_mm.evaluation import LongTailAccuracy
+    groups = LongTailAccuracy.shot_groups([101, 100, 20, 19, 0])
+    assert list(groups) == ['many', 'medium', 'few']
+    assert groups['many'].tolist() == [True, False, False, False, False]
+    assert groups['medium'].tolist() == [False, True, True, False, False]
+    assert groups['few'].tolist() == [False, False, False, True, True]
+    assert lt.group_of(TINY_COUNTS) == [ref_group(n) for n in TINY_COUNTS]
+
+
+def test_load_logits_reads_every_expert_from_the_checkpoint(tiny):
+    cfg, ckpt = tiny['shike']
+    got = lt.load_logits(cfg, ckpt, per_expert=True, device='cpu')
+    experts, ensemble, labels = reference_logits(cfg, ckpt)
+    assert got.experts.shape == (3, 10 * TEST_PER_CLASS, 10)
+    np.testing.assert_array_equal(got.labels, labels)
+    np.testing.assert_allclose(got.experts, experts, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(got.ensemble, ensemble, rtol=1e-4, atol=1e-4)
+    assert got.class_counts == TINY_COUNTS
+    assert got.class_names[0] == 'T-shirt/top'
+
+    base_cfg, base_ckpt = tiny['baseline']
+    single = lt.load_logits(base_cfg, base_ckpt, device='cpu')
+    _, ref, _ = reference_logits(base_cfg, base_ckpt)
+    assert single.experts is None
+    np.testing.assert_allclose(single.ensemble, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_per_expert_needs_a_multi_expert_head(tiny, tmp_path):
+    cfg, ckpt = tiny['baseline']
+    with pytest.raises(ValueError, match='LinearClsHead, a single path'):
+        lt.load_logits(cfg, ckpt, per_expert=True, device='cpu')
+    tool = load_tool('expert_preference')
+    with pytest.raises(ValueError, match='multi-expert head'):
+        tool.main([cfg, ckpt, '--out', str(tmp_path / 'x.png')])
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        lt.load_logits(cfg, str(tmp_path / 'nope.pth'))
+
+
+def test_per_class_accuracy_numbers_and_curves(tmp_path, capsys):
+    tool = load_tool('per_class_accuracy')
+    a, b = synthetic_model('A'), synthetic_model('B', seed=1,
+                                                 experts=False)
+    out = tmp_path / 'sub' / 'pc.png'
+    fig, series = tool.main(['cfg', 'ckpt', '--per-expert', '--compare',
+                             'ckpt2', '--out', str(out)], models=[a, b])
+    text = capsys.readouterr().out
+    assert out.stat().st_size > 1000
+
+    # 3 experts, best expert, model A, model B: six curves
+    labels = [line.get_label() for line in fig.axes[0].lines]
+    assert labels == ['A expert 1', 'A expert 2', 'A expert 3',
+                      'A best expert', 'A', 'B']
+
+    refs = [ref_per_class(z, a.labels, 6) for z in a.experts]
+    refs.append([max(col) for col in zip(*refs)])
+    refs.append(ref_per_class(a.ensemble, a.labels, 6))
+    refs.append(ref_per_class(b.ensemble, b.labels, 6))
+    rows = parse_table(text, 'Per-class top-1 accuracy')
+    assert rows[0][:3] == ['class', 'train imgs', 'group']
+    assert [int(r[0]) for r in rows[1:]] == [0, 1, 2, 3, 4, 5]
+    for r in rows[1:]:
+        c = int(r[0])
+        assert as_float(r[1]) == a.class_counts[c]
+        assert r[2] == ref_group(a.class_counts[c])
+        for s, ref in enumerate(refs):
+            assert as_float(r[3 + s]) == pytest.approx(ref[c], abs=0.005)
+    # the experts differ, so the figure compares something
+    assert len({tuple(r) for r in refs[:3]}) == 3
+
+    groups = parse_table(text, 'Mean of the per-class accuracies')
+    assert groups[0] == ['series', 'all classes', 'many', 'medium', 'few']
+    for row, ref in zip(groups[1:], refs):
+        assert as_float(row[1]) == pytest.approx(sum(ref) / 6, abs=0.005)
+        for g, name in ((2, 'many'), (3, 'medium'), (4, 'few')):
+            members = [ref[c] for c in range(6)
+                       if ref_group(a.class_counts[c]) == name]
+            assert as_float(row[g]) == pytest.approx(
+                sum(members) / len(members), abs=0.005)
+    overall = parse_table(text, 'Prediction of each model')
+    for row, m in zip(overall[1:], (a, b)):
+        right = sum(int(np.argmax(m.ensemble[i])) == m.labels[i]
+                    for i in range(len(m.labels)))
+        assert as_float(row[2]) == pytest.approx(
+            100 * right / len(m.labels), abs=0.005)
+
+
+def test_expert_preference_winners_and_shares(tmp_path, capsys):
+    tool = load_tool('expert_preference')
+    a = synthetic_model('A')
+    out = tmp_path / 'ep.png'
+    fig, acc, win, share = tool.main(['cfg', 'ckpt', '--out', str(out)],
+                                     model=a)
+    text = capsys.readouterr().out
+    assert out.stat().st_size > 1000
+    ax_a, ax_b = fig.axes
+    assert len(ax_a.containers) == 1 and len(ax_a.containers[0]) == 6
+    assert [len(c) for c in ax_b.containers] == [3, 3, 3]
+
+    refs = [ref_per_class(z, a.labels, 6) for z in a.experts]
+    ref_win = []
+    for c in range(6):
+        best = max(r[c] for r in refs)
+        ref_win.append([m for m in range(3) if refs[m][c] == best])
+    assert ref_win[5] == [0, 1, 2]  # the designed tie
+    assert any(len(w) == 1 for w in ref_win)
+    rows = parse_table(text, 'Per-class top-1 accuracy (%) of every expert')
+    for r in rows[1:]:
+        c = int(r[0])
+        assert r[-1] == '+'.join(str(m + 1) for m in ref_win[c])
+        for m in range(3):
+            assert as_float(r[3 + m]) == pytest.approx(refs[m][c], abs=0.005)
+    shares = parse_table(text, 'Share of the classes')
+    for row in shares[1:]:
+        members = [c for c in range(6)
+                   if ref_group(a.class_counts[c]) == row[0]]
+        assert int(row[1]) == len(members)
+        for m in range(3):
+            ref = 100 * sum(1 / len(ref_win[c]) for c in members
+                            if m in ref_win[c]) / len(members)
+            assert as_float(row[2 + m]) == pytest.approx(ref, abs=0.05)
+            # the bars of panel (b) are the printed shares
+            assert ax_b.containers[m][GROUPS_INDEX[row[0]]].get_height() \
+                == pytest.approx(ref)
+
+
+GROUPS_INDEX = dict(many=0, medium=1, few=2)
+
+
+def test_hardest_negative_distribution(tmp_path, capsys):
+    tool = load_tool('hardest_negative')
+    a, b = synthetic_model('A'), synthetic_model('B', seed=3)
+    out = tmp_path / 'hn.png'
+    fig, hists = tool.main(['cfg', 'ckpt', '--bins', '5', '--out', str(out)],
+                           models=[a, b])
+    text = capsys.readouterr().out
+    assert out.stat().st_size > 1000
+    from matplotlib.patches import StepPatch
+    assert len(fig.axes) == 3
+    for ax in fig.axes:
+        assert sum(isinstance(p, StepPatch) for p in ax.patches) == 2
+
+    summary = parse_table(text, 'Probability of the hardest negative')
+    bins = parse_table(text, 'Share of the group')
+    assert len(bins) == 1 + 5
+    for col, (g, m) in enumerate([(g, m) for g in ('many', 'medium', 'few')
+                                  for m in (a, b)]):
+        values = [ref_hardest_negative(m.ensemble[i], m.labels[i])
+                  for i in range(len(m.labels))
+                  if ref_group(m.class_counts[m.labels[i]]) == g]
+        row = next(r for r in summary[1:] if r[0] == g and r[1] == m.name)
+        assert int(row[2]) == len(values) == 16
+        assert as_float(row[3]) == pytest.approx(np.mean(values), abs=5e-4)
+        assert as_float(row[4]) == pytest.approx(np.median(values), abs=5e-4)
+        assert as_float(row[5]) == pytest.approx(
+            100 * sum(v >= 0.5 for v in values) / len(values), abs=0.05)
+        for k in range(5):
+            inside = sum(k / 5 <= v < (k + 1) / 5 or (k == 4 and v == 1)
+                         for v in values)
+            assert as_float(bins[1 + k][1 + col]) == pytest.approx(
+                100 * inside / len(values), abs=0.05)
+
+
+def test_plot_curves_across_the_stage_boundary(tmp_path, capsys):
+    run = tmp_path / 'work' / '20260101_000000' / 'vis_data'
+    run.mkdir(parents=True)
+    records = []
+    step = 0
+    for epoch in (1, 2, 3):
+        for it in range(2):
+            step += 1
+            rec = dict(lr=0.1, loss=3.0 / epoch + it, epoch=epoch, iter=step,
+                       step=step, time=0.1, data_time=0.01)
+            if epoch < 3:  # stage 1 terms
+                rec.update(loss_ce=2.0 / epoch + it, loss_dkt=0.5 * epoch)
+            else:  # stage 2
+                rec.update(loss_bsce=1.5 + it)
+            records.append(rec)
+        if epoch >= 2:
+            records.append({'accuracy/top1': 40.0 + epoch,
+                            'accuracy/many': 50.0 + epoch,
+                            'accuracy/medium': 30.0, 'accuracy/few': 10.5,
+                            'data_time': 0.1, 'time': 0.2, 'step': epoch})
+    (run / 'scalars.json').write_text(
+        '\n'.join(json.dumps(r) for r in records) + '\n')
+    tool = load_tool('plot_curves')
+    out = tmp_path / 'curves.png'
+    fig, _ = tool.main([str(tmp_path / 'work'), '--names', 'run', '--out',
+                        str(out)])
+    text = capsys.readouterr().out
+    assert out.stat().st_size > 1000
+    ax_l, ax_v = fig.axes
+    assert [ln.get_label() for ln in ax_l.lines] == [
+        'loss', 'loss_ce', 'loss_dkt', 'loss_bsce']
+    assert [ln.get_label() for ln in ax_v.lines] == [
+        'top1', 'many', 'medium', 'few']
+    rows = parse_table(text, 'run: training terms')
+    assert rows[0] == ['epoch', 'lr', 'loss', 'loss_ce', 'loss_dkt',
+                       'loss_bsce', 'accuracy/top1', 'accuracy/many',
+                       'accuracy/medium', 'accuracy/few']
+    assert rows[1][2:7] == ['3.5000', '2.5000', '0.5000', '', '']
+    assert rows[3][2:7] == ['1.5000', '', '', '2.0000', '43.00']
+    assert rows[1][6:] == ['', '', '', '']
+    assert rows[2][6:] == ['42.00', '52.00', '30.00', '10.50']
+    # the loss_bsce line has its one point at epoch 3 only
+    assert list(ax_l.lines[3].get_xdata()) == [3]
+
+
+def test_per_class_command_on_checkpoints(tiny, tmp_path, python):
+    cfg, ckpt = tiny['shike']
+    base_cfg, base_ckpt = tiny['baseline']
+    out = tmp_path / 'pc.png'
+    proc = check_command([
+        python, TOOLS / 'per_class_accuracy.py', cfg, ckpt, '--per-expert',
+        '--compare', base_ckpt, '--compare-config', base_cfg, '--names',
+        'SHIKE', 'base', '--device', 'cpu', '--out', out])
+    assert out.stat().st_size > 1000
+    rows = parse_table(proc.stdout, 'Per-class top-1 accuracy')
+    assert rows[0][3:] == ['SHIKE expert 1', 'SHIKE expert 2',
+                           'SHIKE expert 3', 'SHIKE best expert', 'SHIKE',
+                           'base']
+    experts, ensemble, labels = reference_logits(cfg, ckpt)
+    _, base, _ = reference_logits(base_cfg, base_ckpt)
+    refs = [ref_per_class(z, labels, 10) for z in experts]
+    refs.append([max(col) for col in zip(*refs)])
+    refs += [ref_per_class(ensemble, labels, 10),
+             ref_per_class(base, labels, 10)]
+    for r in rows[1:]:
+        c = int(r[0].split()[0])
+        assert as_float(r[1]) == TINY_COUNTS[c]
+        for s, ref in enumerate(refs):
+            assert as_float(r[3 + s]) == pytest.approx(ref[c], abs=0.005)
+
+    bad = run_command([python, TOOLS / 'expert_preference.py', base_cfg,
+                       base_ckpt, '--out', tmp_path / 'ep.png'])
+    assert bad.returncode != 0
+    assert 'LinearClsHead' in bad.stdout

@@ -1,0 +1,192 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""Learning curves of training runs: every loss term and the validation
+accuracy with its many / medium / few-shot parts, per epoch.
+
+Reads mmengine's ``vis_data/scalars.json`` (one JSON record per line,
+split into training and validation records by mmpretrain's
+``load_json_log``). mmpretrain's ``tools/analysis_tools/analyze_logs.py``
+(shipped in the mmpretrain package under ``.mim/tools``) reads the same
+file, but it takes the keys of the *first* training record and indexes
+every record by them, so it stops with an error on a SHIKE run, whose loss
+terms change at the stage boundary (``loss_dkt`` and ``loss_mutual`` end,
+``loss_bsce`` begins); it also draws everything on one axis. This tool
+averages each term over the logged records of each epoch, leaves a term
+out of the epochs that do not log it, and draws two panels: losses (log
+scale) and validation accuracy. Prints the numbers behind the figure.
+
+Examples::
+
+    python tools/analysis_tools/plot_curves.py work_dirs/quickstart \\
+        --out work_dirs/quickstart/curves.png
+    python tools/analysis_tools/plot_curves.py \\
+        work_dirs/a/20260101_000000/vis_data/scalars.json work_dirs/b \\
+        --names SHIKE baseline --out curves.png
+"""
+import argparse
+import os.path as osp
+import sys
+from collections import OrderedDict
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from lt_analysis import fmt, format_table, save_figure  # noqa: E402
+
+from mmpretrain.utils import load_json_log  # noqa: E402
+
+NOT_METRICS = ('step', 'epoch', 'iter', 'time', 'data_time', 'lr')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Learning curves')
+    parser.add_argument(
+        'logs',
+        nargs='+',
+        help='scalars.json files, or work dirs (their newest run with a '
+        'vis_data/scalars.json is used)')
+    parser.add_argument('--out', required=True, help='PNG file to write')
+    parser.add_argument('--names', nargs='+', help='one name per log')
+    parser.add_argument(
+        '--val-keys',
+        nargs='+',
+        default=['accuracy/top1', 'accuracy/many', 'accuracy/medium',
+                 'accuracy/few'],
+        help='validation keys to draw (those a log lacks are skipped)')
+    return parser.parse_args(argv)
+
+
+def find_scalars(path: str) -> Path:
+    """``path`` itself if it is a file, else the newest
+    ``path/*/vis_data/scalars.json``."""
+    p = Path(path)
+    if p.is_file():
+        return p
+    if not p.is_dir():
+        raise FileNotFoundError(f'no such log file or work dir: {path}')
+    found = sorted(p.glob('*/vis_data/scalars.json'))
+    if not found:
+        raise FileNotFoundError(
+            f'{path} holds no */vis_data/scalars.json (mmengine writes it '
+            'when a run logs)')
+    return found[-1]
+
+
+def epoch_curves(log_file: Path, val_keys: Sequence[str]) -> dict:
+    """Per-epoch numbers of one log.
+
+    Args:
+        log_file (Path): A ``scalars.json``.
+        val_keys (Sequence[str]): Validation keys to keep.
+
+    Returns:
+        dict: ``train``: ``{key: {epoch: mean}}`` for ``lr`` and every key
+        starting with ``loss`` (the mean of the records the epoch logged);
+        ``val``: ``{key: {epoch: value}}`` for the ``val_keys`` present
+        (mmengine's ``step`` of a validation record is its epoch).
+    """
+    log = load_json_log(str(log_file))
+    if not log['train'] and not log['val']:
+        raise ValueError(f'{log_file} holds no records')
+    sums: Dict[str, Dict[int, List[float]]] = OrderedDict()
+    for rec in log['train']:
+        if 'epoch' not in rec:
+            raise ValueError(f'{log_file}: training records without '
+                             '"epoch" (an iteration-based run); this tool '
+                             'draws epoch-based runs')
+        for k, v in rec.items():
+            if k == 'lr' or k.startswith('loss'):
+                sums.setdefault(k, {}).setdefault(int(rec['epoch']),
+                                                  []).append(float(v))
+    train = OrderedDict(
+        (k, {e: float(np.mean(v)) for e, v in per.items()})
+        for k, per in sums.items())
+    val = OrderedDict()
+    for key in val_keys:
+        values = {int(r['step']): float(r[key]) for r in log['val']
+                  if key in r}
+        if values:
+            val[key] = values
+    return dict(train=train, val=val)
+
+
+def tables(curves: Sequence[dict], names: Sequence[str]) -> str:
+    """One per-epoch table per log."""
+    text = []
+    for c, name in zip(curves, names):
+        keys = list(c['train']) + list(c['val'])
+        epochs = sorted({e for k in c['train'] for e in c['train'][k]} |
+                        {e for k in c['val'] for e in c['val'][k]})
+        rows = []
+        for e in epochs:
+            row = [e]
+            for k in c['train']:
+                v = c['train'][k].get(e)
+                row.append('' if v is None else (
+                    f'{v:.4g}' if k == 'lr' else fmt(v, 4)))
+            for k in c['val']:
+                v = c['val'][k].get(e)
+                row.append('' if v is None else fmt(v, 2))
+            rows.append(row)
+        text += [f'{name}: training terms (mean of the epoch\'s logged '
+                 'records) and validation (%):',
+                 format_table(['epoch'] + keys, rows), '']
+    return '\n'.join(text).rstrip()
+
+
+def plot(curves: Sequence[dict], names: Sequence[str]):
+    """Two panels: loss terms (log y) and validation metrics; one line per
+    (log, key), lr is left out of the figure.
+
+    Returns:
+        matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    fig, (ax_l, ax_v) = plt.subplots(1, 2, figsize=(10, 3.8))
+    styles = ['-', '--', ':', '-.']
+    for i, (c, name) in enumerate(zip(curves, names)):
+        prefix = f'{name}: ' if len(curves) > 1 else ''
+        ls = styles[i % len(styles)]
+        for k, per in c['train'].items():
+            if k == 'lr':
+                continue
+            e = sorted(per)
+            ax_l.plot(e, [per[x] for x in e], ls=ls, marker='.',
+                      label=prefix + k)
+        for k, per in c['val'].items():
+            e = sorted(per)
+            ax_v.plot(e, [per[x] for x in e], ls=ls, marker='o', ms=4,
+                      label=prefix + k.split('/')[-1])
+    ax_l.set_yscale('log')
+    ax_l.set_xlabel('epoch')
+    ax_l.set_ylabel('training loss (epoch mean)')
+    ax_v.set_xlabel('epoch')
+    ax_v.set_ylabel('validation accuracy (%)')
+    for ax in (ax_l, ax_v):
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    files = [find_scalars(p) for p in args.logs]
+    names = list(args.names or [])
+    if names and len(names) != len(files):
+        raise ValueError(f'--names has {len(names)} names for '
+                         f'{len(files)} logs')
+    names = names or [str(f) for f in files]
+    curves = [epoch_curves(f, args.val_keys) for f in files]
+    print(tables(curves, names))
+    fig = plot(curves, names)
+    save_figure(fig, args.out)
+    print(f'figure written to {args.out}')
+    return fig, curves
+
+
+if __name__ == '__main__':
+    main()
