@@ -5,7 +5,30 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 from mmengine.registry import MODELS
-from torch.distributed.nn.functional import all_reduce
+
+
+class _AllReduceSum(torch.autograd.Function):
+    """Sum over the ranks, differentiable: every rank's output is the sum
+    of the inputs, so the gradient of an input is the sum over the ranks of
+    the output gradients (what ``torch.distributed.nn.functional.all_reduce``
+    does; that function is deprecated in recent torch)."""
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor, group: Optional[Any]):
+        ctx.group = group
+        tensor = tensor.clone(memory_format=torch.contiguous_format)
+        dist.all_reduce(tensor, group=group)
+        return tensor
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return _AllReduceSum.apply(grad, ctx.group), None
+
+
+def _all_reduce(tensor: torch.Tensor,
+               group: Optional[Any] = None) -> torch.Tensor:
+    """Differentiable sum of ``tensor`` over the ranks of ``group``."""
+    return _AllReduceSum.apply(tensor, group)
 
 
 def _world_size(group: Optional[Any]) -> int:
@@ -21,8 +44,8 @@ class SyncBatchNorm2d(nn.BatchNorm2d):
 
     :class:`torch.nn.SyncBatchNorm` refuses CPU tensors, so a run without a
     GPU cannot synchronise BN with it. This layer does it with two
-    autograd-aware all-reduces (``torch.distributed.nn.functional``), so the
-    gradients are those of the global batch as well:
+    differentiable all-reduces (sums whose backward all-reduces the
+    gradient), so the gradients are those of the global batch as well:
 
     1. per-channel sum of x and the element count -> global mean;
     2. per-channel sum of (x - mean)^2 -> global biased variance (two-pass,
@@ -98,8 +121,8 @@ class SyncBatchNorm2d(nn.BatchNorm2d):
         local_count = x.numel() // x.size(1)
         count = xs.new_full((1, ), local_count)
         # count travels in the same tensor: one collective for both
-        total = all_reduce(torch.cat([xs.sum(dims), count]),
-                           group=self.process_group)
+        total = _all_reduce(torch.cat([xs.sum(dims), count]),
+                            group=self.process_group)
         num = total[-1]
         # (only a rank with a single value asks: .item() waits for the device)
         if local_count <= 1 and num.item() <= 1:
@@ -109,7 +132,7 @@ class SyncBatchNorm2d(nn.BatchNorm2d):
                 f'{list(x.shape)} on this rank and {int(num.item())} in all')
         mean = total[:-1] / num
         centred = xs - mean.view(shape)
-        var = all_reduce(
+        var = _all_reduce(
             (centred * centred).sum(dims), group=self.process_group) / num
 
         if self.track_running_stats:
