@@ -32,8 +32,11 @@ class RankMetricsReportHook(Hook):
 
     def after_val_epoch(self, runner, metrics=None) -> None:
         items = ' '.join(f'{k}={v:.6f}' for k, v in sorted(metrics.items()))
-        print(f'RANK_METRICS rank={get_rank()} epoch={runner.epoch} {items}',
-              flush=True)
+        # One write per line: the ranks share stdout, and a separate write
+        # of the newline lets another rank's line slip in between.
+        sys.stdout.write(
+            f'RANK_METRICS rank={get_rank()} epoch={runner.epoch} {items}\n')
+        sys.stdout.flush()
 
 
 @HOOKS.register_module()

@@ -6,13 +6,15 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from tests.conftest import check_command, run_command
-from tests.test_engine.test_decoupled_training_e2e import (CONFIG,
+from tests.conftest import check_command, load_checkpoint, run_command
+from tests.test_engine.test_decoupled_training_e2e import (CONFIG, EPOCHS,
                                                            tiny_options)
 from tests.test_datasets.generators import write_cifar
 
-# 131 images, batch 32: 5 iterations per epoch; epochs 1-2 are stage 1,
-# epochs 3-4 stage 2.
+pytestmark = pytest.mark.slow
+
+# 159 images, batch 32: 5 iterations per epoch; with the schedule
+# compressed to 6 epochs (EPOCHS), epochs 1-3 are stage 1, 4-6 stage 2.
 ITERS_PER_EPOCH = 5
 
 
@@ -38,9 +40,7 @@ def killing_config(tmp_path, iteration):
 
 
 def weights(path):
-    import shike_mm  # noqa: F401
-    return torch.load(path, map_location='cpu',
-                      weights_only=True)['state_dict']
+    return load_checkpoint(path)['state_dict']
 
 
 def test_sigkill_mid_epoch_in_both_stages_then_resume(tmp_path, cifar_root,
@@ -48,18 +48,18 @@ def test_sigkill_mid_epoch_in_both_stages_then_resume(tmp_path, cifar_root,
     opts = tiny_options(cifar_root) + ['val_cfg=None', 'val_dataloader=None',
                                        'val_evaluator=None']
     check_command([python, 'tools/train.py', CONFIG, '--work-dir',
-                   tmp_path / 'full', '--cfg-options', *opts])
-    reference = weights(tmp_path / 'full/epoch_4.pth')
+                   tmp_path / 'full', *EPOCHS, '--cfg-options', *opts])
+    reference = weights(tmp_path / 'full/epoch_6.pth')
 
     # SIGKILL at the 3rd iteration of epoch 2 (stage 1); resume, and kill
-    # the resumed run at the 3rd iteration of epoch 4 (stage 2); resume.
+    # the resumed run at the 3rd iteration of epoch 5 (stage 2); resume.
     work = tmp_path / 'killed'
     for stage, iteration, resume in ((1, ITERS_PER_EPOCH + 3, []),
-                                     (2, 3 * ITERS_PER_EPOCH + 3,
+                                     (2, 4 * ITERS_PER_EPOCH + 3,
                                       ['--resume'])):
         killed = run_command([python, 'tools/train.py',
                               killing_config(tmp_path, iteration),
-                              '--work-dir', work, *resume,
+                              '--work-dir', work, *resume, *EPOCHS,
                               '--cfg-options', *opts])
         assert killed.returncode == -9, killed.stdout[-3000:]
         last_epoch = (iteration - 1) // ITERS_PER_EPOCH
@@ -70,10 +70,11 @@ def test_sigkill_mid_epoch_in_both_stages_then_resume(tmp_path, cifar_root,
             assert 'resumed epoch: 1, iter: 5' in killed.stdout
 
     resumed = check_command([python, 'tools/train.py', CONFIG, '--work-dir',
-                             work, '--resume', '--cfg-options', *opts])
-    assert 'resumed epoch: 3, iter: 15' in resumed.stdout
-    assert 'resumed in stage 2' in resumed.stdout
-    again = weights(work / 'epoch_4.pth')
+                             work, '--resume', *EPOCHS, '--cfg-options',
+                             *opts])
+    assert 'resumed epoch: 4, iter: 20' in resumed.stdout
+    assert 'resumed in stage 2 at epoch 5' in resumed.stdout
+    again = weights(work / 'epoch_6.pth')
     assert again.keys() == reference.keys()
     for key, value in reference.items():
         assert torch.equal(value, again[key]), key

@@ -126,7 +126,7 @@ def test_test_tool_refuses_checkpoint_of_another_shape(tmp_path, tiny_root,
     assert 'head.fc.weight: checkpoint (20, 64) vs model (4, 64)' in \
         proc.stdout
     assert 'head.fc.bias: checkpoint (20,) vs model (4,)' in proc.stdout
-    assert 'accuracy/top1' not in proc.stdout
+    assert 'Epoch(test)' not in proc.stdout  # nothing was evaluated
 
 
 def test_state_dict_mismatches_lists_missing_and_unexpected():
