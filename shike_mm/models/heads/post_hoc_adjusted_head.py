@@ -10,10 +10,11 @@ from mmpretrain.structures import DataSample
 from torch.func import functional_call
 
 from ..losses.utils import upcast_logits
+from ..utils.class_count_buffer import ClassCountBuffer, check_class_counts
 
 
 @MODELS.register_module()
-class PostHocAdjustedHead(BaseModule):
+class PostHocAdjustedHead(ClassCountBuffer, BaseModule):
     """Test-time corrections of any classification head for a long-tailed
     training set: post-hoc logit adjustment and tau-normalisation.
 
@@ -65,6 +66,8 @@ class PostHocAdjustedHead(BaseModule):
         - forward / adjusted logits: (B, C)
     """
 
+    count_buffer_name = 'log_prior'
+
     def __init__(self,
                  head: Union[dict, nn.Module],
                  num_classes: Optional[int] = None,
@@ -107,7 +110,7 @@ class PostHocAdjustedHead(BaseModule):
                     f'PostHocAdjustedHead: weight_name={weight_name!r} is '
                     f'not a 2-D parameter of {type(self.head).__name__}; it '
                     f'has {sorted(names)}')
-        self.register_buffer('log_prior', None, persistent=True)
+        self._register_count_buffer()
         if class_counts is not None:
             self.set_class_counts(class_counts)
 
@@ -121,33 +124,8 @@ class PostHocAdjustedHead(BaseModule):
             counts (Sequence[int] | Tensor): Training images per class,
                 shape (C, ).
         """
-        counts = torch.as_tensor(counts, dtype=torch.float64).flatten()
-        if counts.numel() == 0:
-            raise ValueError('class counts must not be empty')
-        if (counts < 0).any():
-            raise ValueError('class counts must be non-negative')
-        counts = counts.clamp(min=1)
-        log_prior = (counts / counts.sum()).log()
-        if self.log_prior is not None:
-            log_prior = log_prior.to(self.log_prior.device)
-        self.log_prior = log_prior
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
-                              missing_keys, unexpected_keys, error_msgs):
-        # The buffer is created lazily; give it the checkpoint's shape so a
-        # model built without counts (tools/test.py) can load them.
-        key = prefix + 'log_prior'
-        if key in state_dict and (self.log_prior is None
-                                  or self.log_prior.shape
-                                  != state_dict[key].shape):
-            self.log_prior = torch.empty_like(
-                state_dict[key],
-                dtype=torch.float64,
-                device='cpu'
-                if self.log_prior is None else self.log_prior.device)
-        super()._load_from_state_dict(state_dict, prefix, local_metadata,
-                                      strict, missing_keys, unexpected_keys,
-                                      error_msgs)
+        counts = check_class_counts(counts).clamp(min=1)
+        self._store_count_buffer((counts / counts.sum()).log())
 
     # ------------------------------------------------------------------
     # forward

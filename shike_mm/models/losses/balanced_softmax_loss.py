@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
+from ..utils.class_count_buffer import ClassCountBuffer, check_class_counts
 from .utils import upcast_logits
 
 
@@ -44,7 +45,7 @@ def balanced_softmax_loss(cls_score: torch.Tensor,
 
 
 @MODELS.register_module()
-class BalancedSoftmaxLoss(nn.Module):
+class BalancedSoftmaxLoss(ClassCountBuffer, nn.Module):
     """Balanced softmax cross-entropy loss, ``CE(z + log n, y)``.
 
     The per-class training counts ``n`` are the only state. They are stored
@@ -73,6 +74,7 @@ class BalancedSoftmaxLoss(nn.Module):
     """
 
     loss_name = 'loss_bsce'
+    count_buffer_name = 'log_prior'
 
     def __init__(self,
                  class_counts: Optional[Sequence[int]] = None,
@@ -84,7 +86,7 @@ class BalancedSoftmaxLoss(nn.Module):
                              "is not one of 'none', 'mean', 'sum'")
         self.reduction = reduction
         self.loss_weight = loss_weight
-        self.register_buffer('log_prior', None, persistent=True)
+        self._register_count_buffer()
         if class_counts is not None:
             self.set_class_counts(class_counts)
 
@@ -100,36 +102,11 @@ class BalancedSoftmaxLoss(nn.Module):
             counts (Sequence[int] | Tensor): Training images per class,
                 shape (C, ).
         """
-        counts = torch.as_tensor(counts, dtype=torch.float64).flatten()
-        if counts.numel() == 0:
-            raise ValueError('class counts must not be empty')
-        if (counts < 0).any():
-            raise ValueError('class counts must be non-negative')
-        log_prior = counts.clamp(min=1).log()
-        if self.log_prior is not None:
-            log_prior = log_prior.to(self.log_prior.device)
-        self.log_prior = log_prior
+        self._store_count_buffer(check_class_counts(counts).clamp(min=1).log())
 
     def logit_adjustment(self) -> torch.Tensor:
         """Tensor: What is added to the logits, ``log n`` here, (C, )."""
         return self.log_prior
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
-                              missing_keys, unexpected_keys, error_msgs):
-        # The buffer is created lazily; give it the checkpoint's shape so a
-        # model built without counts (e.g. by tools/test.py) can load them.
-        key = prefix + 'log_prior'
-        if key in state_dict and (self.log_prior is None
-                                  or self.log_prior.shape
-                                  != state_dict[key].shape):
-            self.log_prior = torch.empty_like(
-                state_dict[key],
-                dtype=torch.float64,
-                device='cpu'
-                if self.log_prior is None else self.log_prior.device)
-        super()._load_from_state_dict(state_dict, prefix, local_metadata,
-                                      strict, missing_keys, unexpected_keys,
-                                      error_msgs)
 
     def forward(self,
                 cls_score: torch.Tensor,

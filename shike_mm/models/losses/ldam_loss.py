@@ -8,6 +8,7 @@ from mmengine.logging import MessageHub
 from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
+from ..utils.class_count_buffer import ClassCountBuffer, check_class_counts
 from .utils import upcast_logits
 
 
@@ -26,15 +27,6 @@ def get_current_epoch() -> int:
     return 0 if epoch is None else int(epoch)
 
 
-def _check_counts(counts) -> torch.Tensor:
-    counts = torch.as_tensor(counts, dtype=torch.float64).flatten()
-    if counts.numel() == 0:
-        raise ValueError('class counts must not be empty')
-    if (counts < 0).any():
-        raise ValueError('class counts must be non-negative')
-    return counts
-
-
 def ldam_margins(class_counts, max_m: float = 0.5) -> torch.Tensor:
     """LDAM margins, ``m_c = max_m * n_c^(-1/4) / max_k n_k^(-1/4)``.
 
@@ -50,7 +42,7 @@ def ldam_margins(class_counts, max_m: float = 0.5) -> torch.Tensor:
     Returns:
         Tensor: Margins, shape (C, ), float64.
     """
-    counts = _check_counts(class_counts).clamp(min=1)
+    counts = check_class_counts(class_counts).clamp(min=1)
     m = counts.pow(-0.25)
     return m * (max_m / m.max())
 
@@ -72,7 +64,7 @@ def class_balanced_weights(class_counts, beta: float = 0.9999) -> torch.Tensor:
     """
     if not 0 <= beta < 1:
         raise ValueError(f'beta must be in [0, 1), got {beta}')
-    counts = _check_counts(class_counts).clamp(min=1)
+    counts = check_class_counts(class_counts).clamp(min=1)
     w = (1.0 - beta) / (1.0 - torch.pow(
         torch.tensor(beta, dtype=torch.float64), counts))
     return w / w.sum() * counts.numel()
@@ -147,7 +139,7 @@ def ldam_loss(cls_score: torch.Tensor,
 
 
 @MODELS.register_module()
-class LDAMLoss(nn.Module):
+class LDAMLoss(ClassCountBuffer, nn.Module):
     """LDAM loss with deferred re-weighting (LDAM-DRW).
 
     Cao et al., NeurIPS 2019 (github.com/kaidic/LDAM-DRW), in the form used
@@ -220,7 +212,7 @@ class LDAMLoss(nn.Module):
         self.weighted_mean = weighted_mean
         self.reduction = reduction
         self.loss_weight = loss_weight
-        self.register_buffer('class_counts', None, persistent=True)
+        self._register_count_buffer()
         if class_counts is not None:
             self.set_class_counts(class_counts)
 
@@ -236,27 +228,7 @@ class LDAMLoss(nn.Module):
             counts (Sequence[int] | Tensor): Training images per class,
                 shape (C, ).
         """
-        counts = _check_counts(counts)
-        if self.class_counts is not None:
-            counts = counts.to(self.class_counts.device)
-        self.class_counts = counts
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
-                              missing_keys, unexpected_keys, error_msgs):
-        # The buffer is created lazily; give it the checkpoint's shape so a
-        # model built without counts (e.g. by tools/test.py) can load them.
-        key = prefix + 'class_counts'
-        if key in state_dict and (self.class_counts is None
-                                  or self.class_counts.shape
-                                  != state_dict[key].shape):
-            self.class_counts = torch.empty_like(
-                state_dict[key],
-                dtype=torch.float64,
-                device='cpu'
-                if self.class_counts is None else self.class_counts.device)
-        super()._load_from_state_dict(state_dict, prefix, local_metadata,
-                                      strict, missing_keys, unexpected_keys,
-                                      error_msgs)
+        self._store_count_buffer(check_class_counts(counts))
 
     def _require_counts(self, num_classes: Optional[int] = None) -> None:
         name = type(self).__name__

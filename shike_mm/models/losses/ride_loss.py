@@ -6,7 +6,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
-from .ldam_loss import LDAMLoss, _check_counts
+from ..utils.class_count_buffer import check_class_counts
+from .ldam_loss import LDAMLoss
 from .utils import upcast_logits
 
 
@@ -29,7 +30,7 @@ def ride_diversity_temperature(class_counts,
     Returns:
         Tensor: T_c, shape (C, ), float64, all > 0.
     """
-    counts = _check_counts(class_counts)
+    counts = check_class_counts(class_counts)
     if counts.sum() <= 0:
         raise ValueError('class counts must not all be 0')
     p = counts / counts.sum()
