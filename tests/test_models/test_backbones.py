@@ -178,12 +178,15 @@ def test_pretrained_single_path_init(tmp_path, depth):
             for k, v in plain_sd.items()
         }), full)
 
-    for path in (ckpt, full):
+    # mmengine's own Pretrained init loads; the backbone maps the single
+    # stage 4 onto every expert while loading.
+    for path, prefix in ((ckpt, None), (full, 'backbone.')):
         model = SHIKEResNet(
             depth=depth,
             stem_channels=8,
             base_channels=8,
-            init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+            init_cfg=dict(
+                type='Pretrained', checkpoint=str(path), prefix=prefix))
         model.init_weights()
         sd = model.state_dict()
         for key, value in plain_sd.items():
@@ -207,3 +210,76 @@ def test_default_init_is_kaiming_fan_in():
         (2 / weight[0].numel())**0.5, rel=0.1)
     # No zero-init residual by default (BN defaults, as the reference).
     assert torch.all(model.experts[1].layer3[2].bn2.weight == 1)
+
+
+@pytest.mark.parametrize('size', [224, 100, 33])
+def test_light_fusion_alignment(size):
+    """'pool_conv1x1': AvgPool over the skipped stride + 1x1 conv-BN-ReLU,
+    the same output size as the 3x3 chain (odd sizes included)."""
+    kwargs = dict(depth=50, stem_channels=8, base_channels=8)
+    light = SHIKEResNet(fusion_align='pool_conv1x1', **kwargs).eval()
+    chain = SHIKEResNet(**kwargs).eval()
+    pools = [c[0] for c in light.fusion_layers]
+    assert [p.kernel_size for p in pools] == [8, 4, 2]
+    assert [(c[1].conv.in_channels, c[1].conv.out_channels)
+            for c in light.fusion_layers] == [(32, 256), (64, 256), (128, 256)]
+    assert all(c[1].conv.kernel_size == (1, 1) and c[1].with_activation
+               for c in light.fusion_layers)
+    # 1x1 weights (C_s x 256) + BN affine (2 x 256) per expert
+    assert sum(p.numel() for p in light.fusion_layers.parameters()) == \
+        (32 + 64 + 128) * 256 + 3 * 2 * 256
+    x = torch.rand(1, 3, size, size)
+    with torch.no_grad():
+        shared = light.forward_shared(x)
+        aligned = light.align(shared)
+        chain_aligned = chain.align(chain.forward_shared(x))
+        outs = light(x)
+        # pooling then a 1x1 conv == the 1x1 conv then pooling
+        unit = light.fusion_layers[0][1]
+        full_res = unit.conv(shared[1])
+        expected = unit.activate(unit.bn(pools[0](full_res)))
+    assert [a.shape for a in aligned] == [a.shape for a in chain_aligned]
+    assert all(o.shape == chain_aligned[0].shape for o in outs)
+    torch.testing.assert_close(aligned[0], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_fusion_align_error():
+    with pytest.raises(ValueError, match='fusion_align must be one of'):
+        SHIKEResNet(depth=32, fusion_align='conv1x1')
+
+
+def test_channels_last_keeps_init_and_outputs():
+    """Same seed, same initial weights; outputs equal up to rounding."""
+    models = []
+    for channels_last in (False, True):
+        torch.manual_seed(0)
+        model = SHIKEResNet(depth=20, channels_last=channels_last)
+        model.init_weights()
+        models.append(model.eval())
+    plain, fast = models
+    assert fast.experts[0].layer3[0].conv1.weight.is_contiguous(
+        memory_format=torch.channels_last)
+    for (name, a), (_, b) in zip(plain.state_dict().items(),
+                                 fast.state_dict().items()):
+        assert torch.equal(a, b), name
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        for a, b in zip(plain(x), fast(x)):
+            # float rounding of other kernels: relative to the map's scale
+            assert (a - b).abs().max() <= 2e-5 * a.abs().max()
+
+
+def test_single_path_keys_map_on_load_state_dict():
+    """load_state_dict itself maps a plain ResNet's stage 4 onto every
+    expert (the path mmengine's Pretrained init takes)."""
+    torch.manual_seed(0)
+    plain = ResNet(depth=18, stem_channels=8, base_channels=8)
+    model = SHIKEResNet(depth=18, stem_channels=8, base_channels=8)
+    result = model.load_state_dict(plain.state_dict(), strict=False)
+    assert result.unexpected_keys == []
+    assert all(k.startswith('fusion_layers.') for k in result.missing_keys)
+    for m in range(3):
+        assert torch.equal(model.experts[m].layer4[1].conv2.weight,
+                           plain.layer4[1].conv2.weight)
+    assert torch.equal(model.layer3[0].conv1.weight,
+                       plain.layer3[0].conv1.weight)

@@ -3,7 +3,9 @@
 
 Unlike mmpretrain's tool this counts the whole classifier by default
 (backbone, neck and the head's forward, i.e. the mean of the experts'
-logits); ``--backbone-only`` counts ``extract_feat`` only. FLOPs follow
+logits); ``--backbone-only`` counts ``extract_feat`` only. For SHIKE it
+also prints the parameters and FLOPs of the DKF alignment layers
+(``backbone.fusion_layers``). FLOPs follow
 mmengine's (fvcore's) convention: one multiply-add counts as one FLOP, so
 the numbers are multiply-accumulates (MACs). Parameters count every
 parameter, including classifiers the forward does not use (SHIKE's
@@ -16,13 +18,17 @@ Examples::
     python tools/analysis_tools/get_flops.py \\
         configs/_base_/models/shike_r50.py \\
         --cfg-options model.head.num_classes=8142
+    # the reference 3x3 DKF chains instead of the light default
+    python tools/analysis_tools/get_flops.py \\
+        configs/_base_/models/shike_r50.py \\
+        --cfg-options model.backbone.fusion_align=conv3x3
 """
 import argparse
 import os.path as osp
 import sys
 
 import torch
-from mmengine.analysis import get_model_complexity_info
+from mmengine.analysis import FlopAnalyzer, get_model_complexity_info
 from mmengine.config import Config, DictAction
 
 sys.path.insert(0,
@@ -79,10 +85,22 @@ def main():
     model.eval()
     if args.backbone_only:
         model.forward = model.extract_feat
+    backbone = getattr(model, 'backbone', None)
+    if getattr(backbone, 'grouped_experts', False):
+        # the grouped path runs the same operations; the loop attributes
+        # them to the per-expert modules
+        backbone.grouped_experts = False
 
     with torch.no_grad():
         results = get_model_complexity_info(
             model, input_shape, show_table=args.show_table, show_arch=False)
+        fusion = getattr(backbone, 'fusion_layers', None)
+        fusion_flops = None
+        if fusion is not None and len(fusion):
+            analyzer = FlopAnalyzer(model, (torch.randn(1, *input_shape), ))
+            analyzer.unsupported_ops_warnings(False)
+            analyzer.uncalled_modules_warnings(False)
+            fusion_flops = analyzer.by_module().get('backbone.fusion_layers')
 
     if args.show_table:
         print(results['out_table'])
@@ -101,6 +119,10 @@ def main():
         sub = getattr(getattr(model, 'head', None), name, None)
         if sub is not None:
             lines.append(f'    head.{name}: {_params(sub):,}')
+    if fusion_flops is not None:
+        lines.append(f'DKF alignment (backbone.fusion_layers, '
+                     f'{getattr(backbone, "fusion_align", "?")}): '
+                     f'{_params(fusion):,} params, {fusion_flops:,} FLOPs')
     lines.append(split_line)
     print('\n'.join(lines))
 

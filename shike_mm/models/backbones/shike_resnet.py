@@ -6,6 +6,7 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmpretrain.registry import MODELS
 
+from .grouped_experts import can_group, grouped_forward
 from .multi_expert_resnet import MultiExpertResNet
 
 
@@ -21,14 +22,29 @@ class SHIKEResNet(MultiExpertResNet):
 
     ``out_m = expert_m(f_S) * align_m(f_{fusion_stages[m]})`` (Hadamard).
 
-    ``align_m`` is a chain of units, one per stage between the fused stage
-    and the last stage: 3x3 conv (stride = that stage's stride, i.e. 2;
-    padding 1; no bias; channels -> that stage's width, i.e. doubled) + BN,
+    ``align_m`` maps the shared feature to the shape of the expert output;
+    ``fusion_align`` picks how:
+
+    ``'conv3x3'`` (the reference, CIFAR default): a chain of units, one per
+    stage between the fused stage and the last stage: 3x3 conv (stride =
+    that stage's stride, i.e. 2; padding 1; no bias; channels -> that
+    stage's width, i.e. doubled) + BN,
     followed by ReLU except for the unit at 0-based position 1 of the chain
     (reference: length 1 = conv-BN-ReLU, length 2 = conv-BN-ReLU, conv-BN;
     longer chains keep ReLU after every other unit, e.g. length 3 =
     conv-BN-ReLU, conv-BN, conv-BN-ReLU). The chain ends at the shape of the
     expert output (ImageNet: 256/512/1024 -> 2048 channels, 1/32 scale).
+    On ResNet-50 the three chains hold about 67 M parameters and 5.5 G
+    multiply-adds, more than the three stage-4 copies.
+
+    ``'pool_conv1x1'`` (light, the ImageNet-scale default): average pooling
+    over the whole stride (kernel = stride = product of the skipped stages'
+    strides, ``ceil_mode`` so odd sizes match the strided chain), then one
+    1x1 conv + BN + ReLU to the expert width (the one-unit chain's
+    conv-BN-ReLU). A 1x1 conv commutes with average pooling, so this is
+    "1x1 conv at full resolution, then pooled", computed at the output
+    resolution: about 3.7 M parameters and 0.18 G multiply-adds for ResNet-50
+    (see ``configs/shike/README.md``).
 
     Default ``fusion_stages`` (``fusion_rule=None`` picks by architecture):
 
@@ -51,6 +67,8 @@ class SHIKEResNet(MultiExpertResNet):
         fusion_rule (str, optional): 'cyclic' or 'unique', used when
             ``fusion_stages`` is None. Defaults to None: 'cyclic' for CIFAR
             depths, 'unique' for ImageNet depths.
+        fusion_align (str): 'conv3x3' (reference chain) or 'pool_conv1x1'
+            (light). Defaults to 'conv3x3'.
         **kwargs: Other arguments of :class:`MultiExpertResNet`
             (``num_shared_stages``, ``groups``, ``frozen_stages``,
             ``norm_eval``, ``init_cfg``, ...).
@@ -71,6 +89,7 @@ class SHIKEResNet(MultiExpertResNet):
     """
 
     fusion_modes = ('hadamard', )
+    align_modes = ('conv3x3', 'pool_conv1x1')
 
     def __init__(self,
                  depth: int,
@@ -78,6 +97,7 @@ class SHIKEResNet(MultiExpertResNet):
                  fusion: Union[str, bool, None] = 'hadamard',
                  fusion_stages: Optional[Sequence[int]] = None,
                  fusion_rule: Optional[str] = None,
+                 fusion_align: str = 'conv3x3',
                  **kwargs):
         if fusion is True:
             fusion = 'hadamard'
@@ -86,6 +106,9 @@ class SHIKEResNet(MultiExpertResNet):
         if fusion is not None and fusion not in self.fusion_modes:
             raise ValueError(f'fusion must be one of {self.fusion_modes} or '
                              f'None/False, got {fusion!r}')
+        if fusion_align not in self.align_modes:
+            raise ValueError(f'fusion_align must be one of '
+                             f'{self.align_modes}, got {fusion_align!r}')
         # Validate the assignment before building (ImageNet models are big).
         resolved: Tuple[int, ...] = ()
         if fusion is not None and depth in self.arch_settings:
@@ -98,9 +121,11 @@ class SHIKEResNet(MultiExpertResNet):
                                                   fusion_rule)
         super().__init__(depth=depth, num_experts=num_experts, **kwargs)
         self.fusion = fusion
+        self.fusion_align = fusion_align
         self.fusion_stages = resolved
         self.fusion_layers = nn.ModuleList(
             [self.make_fusion_chain(stage) for stage in resolved])
+        self._apply_memory_format()
 
     @staticmethod
     def resolve_fusion_stages(
@@ -157,14 +182,33 @@ class SHIKEResNet(MultiExpertResNet):
         return fusion_stages
 
     def make_fusion_chain(self, stage: int) -> nn.Sequential:
-        """Alignment chain from shared stage ``stage`` to the expert output.
+        """Alignment from shared stage ``stage`` to the expert output.
 
         Args:
             stage (int): 1-based shared stage index.
 
         Returns:
-            nn.Sequential: ``num_stages - stage`` conv-BN(-ReLU) units.
+            nn.Sequential: ``'conv3x3'``: ``num_stages - stage``
+            conv-BN(-ReLU) units; ``'pool_conv1x1'``: AvgPool2d (Identity
+            if the stride is 1) and one 1x1 conv-BN-ReLU ``ConvModule``.
         """
+        if self.fusion_align == 'pool_conv1x1':
+            stride = 1
+            for k in range(stage, self.num_stages):
+                stride *= self.strides[k]
+            pool = nn.AvgPool2d(
+                stride, stride, ceil_mode=True) if stride > 1 else \
+                nn.Identity()
+            return nn.Sequential(
+                pool,
+                ConvModule(
+                    self.stage_channels[stage - 1],
+                    self.stage_channels[-1],
+                    kernel_size=1,
+                    bias=False,
+                    conv_cfg=self.conv_cfg,
+                    norm_cfg=self.norm_cfg,
+                    act_cfg=dict(type='ReLU')))
         units = []
         for pos, k in enumerate(range(stage, self.num_stages)):
             units.append(
@@ -194,7 +238,31 @@ class SHIKEResNet(MultiExpertResNet):
         """
         if self.fusion is None:
             return expert_feats
-        return [
-            feat * align(shared_feats[stage]) for feat, align, stage in zip(
-                expert_feats, self.fusion_layers, self.fusion_stages)
-        ]
+        aligned = self.align(shared_feats)
+        return [feat * a for feat, a in zip(expert_feats, aligned)]
+
+    def align(self, shared_feats: List[torch.Tensor]) -> List[torch.Tensor]:
+        """Aligned shared feature of every expert, ``align_m(f_s)``.
+
+        With ``grouped_experts``, the chains of experts that fuse the same
+        stage run as one grouped computation (their input is shared).
+
+        Args:
+            shared_feats (list[Tensor]): From :meth:`forward_shared`.
+
+        Returns:
+            list[Tensor]: M maps shaped like the expert outputs.
+        """
+        out: List[Optional[torch.Tensor]] = [None] * len(self.fusion_layers)
+        for stage in sorted(set(self.fusion_stages)):
+            idx = [m for m, s in enumerate(self.fusion_stages) if s == stage]
+            chains = [self.fusion_layers[m] for m in idx]
+            feat = shared_feats[stage]
+            if self.grouped_experts and len(idx) > 1 and can_group(chains):
+                stacked = grouped_forward(chains, feat, shared=True)
+                for m, a in zip(idx, stacked.chunk(len(idx), dim=1)):
+                    out[m] = a
+            else:
+                for m, chain in zip(idx, chains):
+                    out[m] = chain(feat)
+        return out

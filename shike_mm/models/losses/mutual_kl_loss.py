@@ -42,12 +42,15 @@ def mutual_kl_loss(expert_logits: torch.Tensor,
         expert_logits = torch.stack(list(expert_logits), dim=0)
     z = upcast_logits(expert_logits)
     num_experts, batch_size, num_classes = z.shape
-    log_p = F.log_softmax(z / temperature, dim=-1)  # (M, B, C)
-    loss = z.new_zeros(())
-    for j in range(num_experts):
-        log_t = log_p[j].detach() if detach_target else log_p[j]
-        others = torch.cat([log_p[:j], log_p[j + 1:]], dim=0)  # (M-1, B, C)
-        loss = loss + (log_t.exp() * (log_t - others)).sum()
+    log_p = F.log_softmax(z / temperature, dim=-1)  # (M, B, C), computed once
+    log_t = log_p.detach() if detach_target else log_p
+    # All ordered pairs at once: pair_kl[j, i] = KL(p_j || p_i), (M, M).
+    pair_kl = (log_t.exp().unsqueeze(1) *
+               (log_t.unsqueeze(1) - log_p.unsqueeze(0))).sum(dim=(2, 3))
+    off_diagonal = ~torch.eye(num_experts, dtype=torch.bool, device=z.device)
+    # masked_select, not a sum over the zero diagonal: with detach_target
+    # the diagonal's gradient would not vanish
+    loss = pair_kl.masked_select(off_diagonal).sum()
     loss = loss * temperature**2
     if reduction == 'mean':
         loss = loss / (batch_size * num_classes)
