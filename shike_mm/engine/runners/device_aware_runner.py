@@ -1,4 +1,5 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
+import atexit
 import datetime
 import os
 from typing import Any, Dict, List, Optional, Union
@@ -25,6 +26,11 @@ RESUME_COMPARED = ('model', 'train_dataloader', 'optim_wrapper',
 RESUME_IGNORED = ('num_workers', 'persistent_workers', 'pin_memory',
                   'prefetch_factor')
 LOSS_REDUCTIONS = ('none', 'mean', 'sum')
+
+
+def _destroy_process_group() -> None:
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
 
 
 @RUNNERS.register_module()
@@ -89,6 +95,11 @@ class DeviceAwareRunner(Runner):
                 rank=int(os.environ['RANK']),
                 world_size=int(os.environ['WORLD_SIZE']),
                 **dist_cfg)
+            # Tear the group down before the interpreter does: left to
+            # interpreter shutdown, gloo's threads can abort the process
+            # ("terminate called without an active exception") after the
+            # run has finished and saved its checkpoint.
+            atexit.register(_destroy_process_group)
         super().setup_env(env_cfg)
 
     def wrap_model(self, model_wrapper_cfg: Optional[Dict],
