@@ -97,10 +97,10 @@ class MultiExpertResNet(BaseBackbone):
         channels_last (bool): Keep conv weights and activations in the
             channels-last memory format: faster convolutions on CPUs (and
             usually on GPUs with tensor cores), same mathematics, other
-            rounding. Off by default because PyTorch's channels-last
-            BatchNorm on CPUs accumulates its statistics less accurately
-            (about 6e-6 relative error at batch 128 on 32x32 maps, against
-            1e-7 in NCHW). Defaults to False.
+            rounding: PyTorch's channels-last BatchNorm on CPUs sums its
+            statistics less accurately (about 6e-6 relative error at batch
+            128 on 32x32 maps, against 1e-7 in NCHW). The CIFAR model config
+            turns it on. Defaults to False.
         init_cfg (dict | list[dict], optional): Defaults to Kaiming-normal
             (``mode='fan_in'``, as ``nn.init.kaiming_normal_``) for convs
             and weight 1 / bias 0 for norms. A ``dict(type='Pretrained',
