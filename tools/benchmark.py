@@ -47,6 +47,7 @@ import resource
 import statistics
 import sys
 import time
+import contextlib
 from contextlib import contextmanager
 
 import numpy as np
@@ -86,7 +87,7 @@ def parse_args(argv=None):
         '--amp',
         action='store_true',
         help='mixed precision: AmpOptimWrapper (fp16) on a GPU, bf16 '
-        'autocast on a CPU')
+        'autocast on a CPU; inference under the same autocast')
     parser.add_argument(
         '--channels-last',
         nargs='?',
@@ -449,6 +450,10 @@ def main(argv=None):
         'ours' if args.compare_plain else 'model')
     train_fns = {name: lambda: model.train_step(batch, optim)}
     test_fns = {name: lambda: model.test_step(batch)}
+    # --amp: inference under autocast too, as test_cfg=dict(fp16=True)
+    amp_ctx = torch.autocast(
+        device, dtype=torch.float16 if device == 'cuda' else
+        torch.bfloat16) if args.amp else contextlib.nullcontext()
     ref = None
     if args.compare_plain:
         ref, ref_model = 'plain', build_plain(model, cfg).to(device).train()
@@ -481,7 +486,7 @@ def main(argv=None):
     if args.compare_plain:  # stage-1 and stage-2 predictions cost the same
         model.eval()
         ref_model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), amp_ctx:
             test_times = alternate(
                 test_fns, iters=args.iters, warmup=1, device=device)
         for key, times in test_times.items():
@@ -491,7 +496,7 @@ def main(argv=None):
         print(f'inference speed-up, ours / plain: {ratio:.2f}x')
     else:
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), amp_ctx:
             test_times = alternate({name: test_fns[name]},
                                    iters=args.iters,
                                    warmup=1,
