@@ -90,18 +90,17 @@ def test_plain_reference_is_the_same_size():
 def test_training_step_matches_plain(grouped, channels_last, dtype):
     """Same logits and losses (1e-5) and gradients (1e-4), element-wise.
 
-    float64 isolates the mathematics: every variant, channels-last
-    included, matches the plain model (observed: 1e-13). In float32 the
-    NCHW variants run the same convolution and BatchNorm kernels as the
-    plain model in another grouping and match too. Channels-last is not
-    checked in float32: its CPU BatchNorm accumulates in another order
-    (about 6e-6 relative error at batch 128 against 1e-7 for NCHW), and
-    gradients flowing back through training-mode BN are differences of
-    nearly equal terms, so other rounding moves some entries by percents
-    of their tensor's largest entry (NCHW float32 itself is up to 11 % off
-    the float64 gradient of one BN bias on this 6-image batch; it agrees
-    with the plain model because both round alike). The BN accuracy is
-    why channels-last is an option and not the default.
+    float64 isolates the mathematics: every variant, the default (grouped,
+    channels-last, as in the CIFAR config) included, matches the plain
+    model (observed: 1e-13). In float32 the NCHW variants run the same
+    convolution and BatchNorm kernels as the plain model in another
+    grouping and match too. Channels-last is not compared element-wise in
+    float32: it runs other kernels, and gradients flowing back through
+    training-mode BN are differences of nearly equal terms, so any other
+    rounding moves some entries by percents of their tensor's largest
+    entry. On this 6-image batch both the NCHW and the channels-last
+    float32 gradients are up to 11 % off the float64 ones (one BN bias);
+    they only agree with each other where they round alike.
     """
     real = build_real(
         grouped_experts=grouped, channels_last=channels_last).train()

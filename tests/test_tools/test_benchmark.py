@@ -1,0 +1,47 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""tools/benchmark.py runs end to end (tiny settings; no timing asserted):
+the CIFAR config without its data falls back to synthetic images, the plain
+reference is built with the same weights, stage 2 freezes like the
+retraining hook."""
+import re
+
+from tests.conftest import check_command
+
+CONFIG = 'configs/shike/shike_r32_cifar100-lt-r100.py'
+TINY = [
+    '--batch-size', '4', '--threads', '1', '--iters', '1', '--warmup', '1',
+    '--data-batches', '1', '--workers', '0'
+]
+
+
+def test_benchmark_compare_plain(python):
+    out = check_command([
+        python, 'tools/benchmark.py', CONFIG, '--compare-plain',
+        '--cfg-options', 'train_dataloader.dataset.dataset.data_root='
+        '/nonexistent/cifar100', *TINY
+    ]).stdout
+    assert 'SYNTHETIC: random uint8 32x32x3 images' in out
+    assert 'dataset files missing' in out
+    assert re.search(r'data pipeline: +[\d.]+ images/s \(0 workers', out)
+    assert 'params: 1,277,008 (1,277,008 trainable)' in out
+    assert 'plain reference params: 1,277,008' in out
+    for line in ('train step (ours)', 'train step (plain)', 'inference (ours)',
+                 'inference (plain)'):
+        assert re.search(re.escape(line) + r': +[\d.]+ images/s', out), line
+    assert re.search(r'train speed-up, ours / plain: [\d.]+x', out)
+    assert re.search(r'peak memory .*: \d+ MiB \(peak RSS', out)
+    assert 'FLOPs: 121.0 M multiply-adds per 3x32x32 image' in out
+
+
+def test_benchmark_stage2(python):
+    out = check_command([
+        python, 'tools/benchmark.py', CONFIG, '--stage', '2', '--no-flops',
+        '--synthetic', '--channels-last', 'off', *TINY
+    ]).stdout
+    assert 'forced by --synthetic' in out
+    assert 'channels_last False' in out
+    # only the 3 retrain classifiers (3 x 100 x 64) train, as in the hook
+    assert 'params: 1,277,008 (19,200 trainable)' in out
+    assert re.search(r'train step \(stage 2\): +[\d.]+ images/s', out)
+    assert re.search(r'train step \(stage 1\): +[\d.]+ images/s', out)
+    assert re.search(r'a retraining step costs [\d.]+ of a stage-1 step', out)

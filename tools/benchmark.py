@@ -1,0 +1,519 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""Training / inference speed, memory and data-pipeline rate of a config.
+
+Builds the model, the optimizer wrapper and the training data loader from
+the config as ``tools/train.py`` does, then measures, after warm-up:
+
+- training images/s: ``model.train_step`` (data preprocessor, forward,
+  losses, backward, optimizer step) on a fixed batch from the loader,
+  median over ``--iters`` iterations;
+- inference images/s: ``model.test_step`` on the same batch (eval mode, no
+  gradients);
+- peak memory: ``torch.cuda.max_memory_allocated`` on a GPU, the process'
+  peak resident set size (RSS) on a CPU;
+- parameters and FLOPs (multiply-adds, mmengine's counter, one image);
+- the data pipeline's own images/s (the config's augmentation and
+  ``num_workers``, model idle), so it shows which side limits training.
+
+If the dataset files are missing (e.g. CIFAR not downloaded) or with
+``--synthetic``, the loader serves random uint8 images of the dataset's
+size through the config's training pipeline (loading transforms dropped);
+this is printed.
+
+``--compare-plain`` also builds ``tools/plain_shike.py`` (the same network
+and loss written the straightforward way) with the same weights, optimizer
+and batch, and times both alternately, one iteration each in turn, so that
+load from other processes hits both alike; it prints both rates and the
+ratio. ``--stage 2`` measures a classifier-retraining step: the head in
+retraining mode and every parameter frozen except
+``head.retrain_classifiers``, as ``DecoupledRetrainHook`` does.
+
+Examples::
+
+    python tools/benchmark.py configs/shike/shike_r32_cifar100-lt-r100.py \\
+        --compare-plain --threads 2 --batch-size 128
+    python tools/benchmark.py configs/shike/shike_r32_cifar100-lt-r100.py \\
+        --stage 2 --threads 2
+    # on a GPU: fp16 autocast through mmengine's AmpOptimWrapper
+    python tools/benchmark.py configs/shike/shike_r50_imagenet-lt.py \\
+        --amp --channels-last
+"""
+import argparse
+import copy
+import os
+import os.path as osp
+import platform
+import resource
+import statistics
+import sys
+import time
+import contextlib
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from mmengine.config import Config, DictAction
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.dataset import Compose  # noqa: E402
+from mmengine.logging import MMLogger  # noqa: E402
+from mmengine.optim import OptimWrapper, build_optim_wrapper  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+from mmpretrain.registry import DATASETS, MODELS  # noqa: E402
+
+import shike_mm  # noqa: E402,F401  (registers shike-mm modules)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Measure training / inference speed and memory')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        '--batch-size', type=int, help='batch size (default: the config)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        help='intra-op CPU threads (torch.set_num_threads)')
+    parser.add_argument(
+        '--iters',
+        type=int,
+        default=10,
+        help='timed iterations per measurement (median reported)')
+    parser.add_argument(
+        '--warmup', type=int, default=2, help='untimed iterations first')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='mixed precision: AmpOptimWrapper (fp16) on a GPU, bf16 '
+        'autocast on a CPU; inference under the same autocast')
+    parser.add_argument(
+        '--channels-last',
+        nargs='?',
+        const='on',
+        choices=('on', 'off'),
+        help="set backbone.channels_last ('--channels-last' or "
+        "'--channels-last off'; default: the config)")
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='torch.compile train_step / test_step, as cfg.compile=True '
+        'does in mmengine (the warm-up includes the compilation)')
+    parser.add_argument(
+        '--compare-plain',
+        action='store_true',
+        help='time tools/plain_shike.py alternately with the model')
+    parser.add_argument(
+        '--stage',
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help='2: classifier retraining (frozen backbone, retrain head)')
+    parser.add_argument(
+        '--synthetic',
+        action='store_true',
+        help='random images even if the dataset exists')
+    parser.add_argument(
+        '--data-batches',
+        type=int,
+        default=10,
+        help='batches timed for the data-pipeline rate (0: skip)')
+    parser.add_argument(
+        '--workers', type=int, help='data loader workers (default: config)')
+    parser.add_argument(
+        '--device', help="'cpu' or 'cuda' (default: cuda if available)")
+    parser.add_argument(
+        '--no-flops', action='store_true', help='skip the FLOPs count')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config')
+    args = parser.parse_args(argv)
+    if args.iters < 1 or args.warmup < 0:
+        parser.error('--iters must be >= 1 and --warmup >= 0')
+    if args.compare_plain and args.stage == 2:
+        parser.error('--compare-plain measures stage 1 only')
+    return args
+
+
+# ----------------------------------------------------------------------
+# data
+# ----------------------------------------------------------------------
+class SyntheticDataset(torch.utils.data.Dataset):
+    """Random uint8 images and labels through a training pipeline.
+
+    Args:
+        length (int): Number of samples.
+        shape (tuple[int]): (H, W, C) of every raw image.
+        num_classes (int): Labels are ``index % num_classes``.
+        pipeline (list[dict]): Transforms (``LoadImage*`` entries are
+            dropped: the image is already in memory).
+    """
+
+    def __init__(self, length, shape, num_classes, pipeline):
+        self.length = length
+        self.shape = tuple(shape)
+        self.num_classes = num_classes
+        self.pipeline = Compose([
+            t for t in pipeline
+            if not str(t.get('type', '')).startswith('LoadImage')
+        ])
+
+    def __len__(self):
+        return self.length
+
+    def __getitem__(self, idx):
+        rng = np.random.default_rng(idx)
+        img = rng.integers(0, 256, self.shape, dtype=np.uint8)
+        results = dict(
+            img=img,
+            gt_label=idx % self.num_classes,
+            img_shape=img.shape[:2],
+            ori_shape=img.shape[:2],
+            sample_idx=idx)
+        return self.pipeline(results)
+
+
+def _innermost(dataset_cfg):
+    while 'dataset' in dataset_cfg:
+        dataset_cfg = dataset_cfg['dataset']
+    return dataset_cfg
+
+
+def synthetic_shape(dataset_cfg):
+    """Raw image size of the config's dataset: CIFAR 32x32, Fashion-MNIST
+    28x28 (grey replicated to RGB), otherwise a typical ImageNet photo."""
+    kind = str(_innermost(dataset_cfg).get('type', ''))
+    if 'CIFAR' in kind:
+        return (32, 32, 3)
+    if 'MNIST' in kind:
+        return (28, 28, 3)
+    return (375, 500, 3)
+
+
+def build_train_data(cfg, args, num_classes):
+    """Training loader of the config; synthetic if its files are missing.
+
+    Returns:
+        tuple: (DataLoader, description string)
+    """
+    loader_cfg = copy.deepcopy(cfg.train_dataloader)
+    if args.workers is not None:
+        loader_cfg['num_workers'] = args.workers
+        if args.workers == 0:
+            loader_cfg['persistent_workers'] = False
+    dataset_cfg = loader_cfg['dataset']
+    reason = 'forced by --synthetic' if args.synthetic else None
+    dataset = None
+    if not args.synthetic:
+        try:
+            dataset = DATASETS.build(dataset_cfg)
+            description = f'{type(dataset).__name__} (the config\'s files)'
+        except FileNotFoundError as err:
+            reason = f'dataset files missing: {err}'
+    if dataset is None:
+        shape = synthetic_shape(dataset_cfg)
+        pipeline = _innermost(dataset_cfg).get('pipeline', [])
+        length = loader_cfg['batch_size'] * (args.data_batches + 2)
+        dataset = SyntheticDataset(length, shape, num_classes, pipeline)
+        description = (f'SYNTHETIC: random uint8 {shape[0]}x{shape[1]}x'
+                       f'{shape[2]} images through the config\'s train '
+                       f'pipeline ({reason})')
+    loader_cfg['dataset'] = dataset
+    return Runner.build_dataloader(loader_cfg, seed=0), description
+
+
+def data_rate(loader, num_batches):
+    """Images/s of the loader alone (the first batch, which starts the
+    workers, is not timed). Returns (rate, first batch)."""
+    it = iter(loader)
+    first = next(it)
+    if num_batches <= 0:
+        return None, first
+    images = 0
+    start = time.perf_counter()
+    for _ in range(num_batches):
+        try:
+            batch = next(it)
+        except StopIteration:
+            break
+        images += len(batch['inputs'])
+    return images / (time.perf_counter() - start), first
+
+
+# ----------------------------------------------------------------------
+# model
+# ----------------------------------------------------------------------
+class CPUAutocastOptimWrapper(OptimWrapper):
+    """OptimWrapper whose context autocasts to bfloat16 on the CPU
+    (mmengine's AmpOptimWrapper needs a GPU)."""
+
+    @contextmanager
+    def optim_context(self, model):
+        with super().optim_context(model), torch.autocast(
+                'cpu', dtype=torch.bfloat16):
+            yield
+
+
+def build_optim(model, cfg, args, device):
+    optim_cfg = copy.deepcopy(cfg.optim_wrapper)
+    if args.amp and device == 'cuda':
+        optim_cfg['type'] = 'AmpOptimWrapper'
+    wrapper = build_optim_wrapper(model, optim_cfg)
+    if args.amp and device == 'cpu':
+        if type(wrapper) is not OptimWrapper:
+            raise SystemExit('--amp on a CPU needs optim_wrapper.type='
+                             f"'OptimWrapper', got {type(wrapper).__name__}")
+        wrapper.__class__ = CPUAutocastOptimWrapper
+    return wrapper
+
+
+def freeze_for_retraining(model):
+    """What DecoupledRetrainHook does at the stage boundary."""
+    head = model.head
+    head.set_retraining(True)
+    loss = getattr(head, 'retrain_loss_module', None)
+    if loss is not None and hasattr(loss, 'set_class_counts'):
+        # exponential long-tail profile (imbalance 100); only the values
+        # of the logit offsets depend on it, not the cost
+        n = head.num_classes
+        loss.set_class_counts(
+            [max(1, int(500 * 0.01**(c / max(n - 1, 1)))) for c in range(n)])
+    for name, param in model.named_parameters():
+        param.requires_grad_(name.startswith('head.retrain_classifiers.'))
+
+
+def build_plain(model, cfg):
+    """tools/plain_shike.py with the model's weights."""
+    from tools.plain_shike import PlainSHIKE
+    backbone, head = cfg.model.backbone, cfg.model.head
+    supported = (
+        backbone.get('type') == 'SHIKEResNet'
+        and backbone.get('depth') in (20, 32, 44, 56, 110)
+        and backbone.get('fusion', 'hadamard') in ('hadamard', True)
+        and backbone.get('fusion_align', 'conv3x3') == 'conv3x3'
+        and head.get('type') == 'MultiExpertFusionHead'
+        and head.get('classifier', {}).get('type') == 'CosineClassifier')
+    if not supported:
+        raise SystemExit(
+            '--compare-plain: tools/plain_shike.py implements the CIFAR '
+            'SHIKE model only (SHIKEResNet depth 6n+2 with the conv3x3 DKF, '
+            'MultiExpertFusionHead with cosine classifiers); '
+            f'{cfg.filename} has backbone {dict(backbone)}')
+    plain = PlainSHIKE(
+        num_classes=head.num_classes,
+        depth=backbone.depth,
+        num_experts=backbone.get('num_experts', 3),
+        fusion_stages=model.backbone.fusion_stages,
+        data_preprocessor=model.data_preprocessor)
+    state = {
+        k: v
+        for k, v in model.state_dict().items() if k in plain.state_dict()
+    }
+    plain.load_state_dict(state, strict=True)
+    return plain
+
+
+def count_params(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def flops_per_image(model, input_shape):
+    """Multiply-adds of one forward. Counted on the per-expert loop (the
+    grouped path runs the same operations; the counter attributes them to
+    modules more cleanly this way)."""
+    from mmengine.analysis import get_model_complexity_info
+    model.eval()
+    backbone = getattr(model, 'backbone', None)
+    grouped = getattr(backbone, 'grouped_experts', None)
+    if grouped is not None:
+        backbone.grouped_experts = False
+    try:
+        with torch.no_grad():
+            result = get_model_complexity_info(
+                model, tuple(input_shape), show_table=False, show_arch=False)
+    finally:
+        if grouped is not None:
+            backbone.grouped_experts = grouped
+    return result['flops']
+
+
+# ----------------------------------------------------------------------
+# timing
+# ----------------------------------------------------------------------
+def _sync(device):
+    if device == 'cuda':
+        torch.cuda.synchronize()
+
+
+def alternate(fns, iters, warmup, device):
+    """Run ``warmup`` untimed then ``iters`` timed calls of every function,
+    one call of each in turn. Returns {name: [seconds, ...]}."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    _sync(device)
+    times = {name: [] for name in fns}
+    for _ in range(iters):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            _sync(device)
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def describe(times, batch_size):
+    med = statistics.median(times)
+    return (f'{batch_size / med:8.1f} images/s  (median of {len(times)}: '
+            f'{med * 1000:.0f} ms/iter, range {min(times) * 1000:.0f}-'
+            f'{max(times) * 1000:.0f} ms)')
+
+
+def peak_memory(device):
+    if device == 'cuda':
+        return (f'{torch.cuda.max_memory_allocated() / 2**20:.0f} MiB '
+                '(torch.cuda.max_memory_allocated)')
+    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return f'{rss_kib / 2**10:.0f} MiB (peak RSS of this process)'
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.batch_size:
+        cfg.train_dataloader.batch_size = args.batch_size
+    if args.channels_last:
+        cfg.model.backbone['channels_last'] = args.channels_last == 'on'
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    if device == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('--device cuda: no CUDA device is available')
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    # keep init / loading / FLOP-counter messages out of the report
+    MMLogger.get_instance('benchmark', log_level='ERROR')
+    torch.manual_seed(0)
+
+    batch_size = cfg.train_dataloader.batch_size
+    num_classes = cfg.model.head.num_classes
+    load_before = os.getloadavg()
+    print(f'config: {args.config}')
+    print(f'device: {device} ({platform.processor() or platform.machine()}'
+          f', {torch.get_num_threads()} intra-op threads), torch '
+          f'{torch.__version__}, batch {batch_size}, stage {args.stage}, '
+          f'amp {"on" if args.amp else "off"}, '
+          f'channels_last {cfg.model.backbone.get("channels_last", False)}'
+          f', compile {"on" if args.compile else "off"}')
+
+    loader, data_desc = build_train_data(cfg, args, num_classes)
+    print(f'data: {data_desc}')
+    rate, batch = data_rate(loader, args.data_batches)
+    if rate is not None:
+        print(f'data pipeline: {rate:8.1f} images/s '
+              f'({loader.num_workers} workers, {args.data_batches} batches, '
+              'model idle)')
+    del loader
+
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.to(device)
+    model.train()
+    stage1 = None
+    if args.stage == 2:
+        # the same weights in stage 1, timed alongside for the cost ratio
+        stage1 = copy.deepcopy(model)
+        freeze_for_retraining(model)
+    optim = build_optim(model, cfg, args, device)
+    print(f'params: {count_params(model):,} ('
+          f'{sum(p.numel() for p in model.parameters() if p.requires_grad):,}'
+          ' trainable)')
+    if args.compile:
+        model.train_step = torch.compile(model.train_step)
+        model.test_step = torch.compile(model.test_step)
+
+    if device == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+    # warm-up, and the model's memory peak on its own
+    alternate({'model': lambda: model.train_step(batch, optim)},
+              iters=0,
+              warmup=args.warmup,
+              device=device)
+    train_memory = peak_memory(device)
+
+    # the reference timed alternately with the model
+    name = 'stage 2' if stage1 is not None else (
+        'ours' if args.compare_plain else 'model')
+    train_fns = {name: lambda: model.train_step(batch, optim)}
+    test_fns = {name: lambda: model.test_step(batch)}
+    # --amp: inference under autocast too, as test_cfg=dict(fp16=True)
+    amp_ctx = torch.autocast(
+        device, dtype=torch.float16 if device == 'cuda' else
+        torch.bfloat16) if args.amp else contextlib.nullcontext()
+    ref = None
+    if args.compare_plain:
+        ref, ref_model = 'plain', build_plain(model, cfg).to(device).train()
+        print(f'plain reference params: {count_params(ref_model):,} '
+              '(tools/plain_shike.py, same weights)')
+    elif stage1 is not None:
+        ref, ref_model = 'stage 1', stage1
+    if ref is not None:
+        ref_optim = build_optim(ref_model, cfg, args, device)
+        train_fns[ref] = lambda: ref_model.train_step(batch, ref_optim)
+        test_fns[ref] = lambda: ref_model.test_step(batch)
+
+    train_times = alternate(
+        train_fns,
+        iters=args.iters,
+        warmup=args.warmup if ref is not None else 0,
+        device=device)
+    for key, times in train_times.items():
+        print(f'train step ({key}): {describe(times, batch_size)}')
+    if ref == 'plain':
+        ratio = statistics.median(train_times['plain']) / statistics.median(
+            train_times['ours'])
+        print(f'train speed-up, ours / plain: {ratio:.2f}x')
+    elif ref == 'stage 1':
+        ratio = statistics.median(train_times['stage 2']) / statistics.median(
+            train_times['stage 1'])
+        print(f'a retraining step costs {ratio:.2f} of a stage-1 step '
+              '(same data per epoch, so the same ratio per epoch)')
+
+    if args.compare_plain:  # stage-1 and stage-2 predictions cost the same
+        model.eval()
+        ref_model.eval()
+        with torch.no_grad(), amp_ctx:
+            test_times = alternate(
+                test_fns, iters=args.iters, warmup=1, device=device)
+        for key, times in test_times.items():
+            print(f'inference ({key}): {describe(times, batch_size)}')
+        ratio = statistics.median(test_times['plain']) / statistics.median(
+            test_times['ours'])
+        print(f'inference speed-up, ours / plain: {ratio:.2f}x')
+    else:
+        model.eval()
+        with torch.no_grad(), amp_ctx:
+            test_times = alternate({name: test_fns[name]},
+                                   iters=args.iters,
+                                   warmup=1,
+                                   device=device)
+        print(f'inference: {describe(test_times[name], batch_size)}')
+    print(f'peak memory (stage {args.stage} training, measured before any '
+          f'reference model was built): {train_memory}')
+
+    if not args.no_flops:
+        shape = model.data_preprocessor(batch, False)['inputs'].shape[1:]
+        flops = flops_per_image(model, shape)
+        print(f'FLOPs: {flops / 1e6:,.1f} M multiply-adds per '
+              f'{"x".join(map(str, shape))} image (whole forward)')
+    load_after = os.getloadavg()
+    print(f'load average (1 min) before / after: {load_before[0]:.2f} / '
+          f'{load_after[0]:.2f} on {os.cpu_count()} CPUs')
+
+
+if __name__ == '__main__':
+    main()
