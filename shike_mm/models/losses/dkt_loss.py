@@ -6,21 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
-from .utils import upcast_logits
-
-_REDUCTIONS = ('mean', 'batchmean', 'sum')
-
-
-def _stack_experts(
-    expert_logits: Union[torch.Tensor,
-                         Sequence[torch.Tensor]]) -> torch.Tensor:
-    """Stack per-expert logits to an (M, B, C) float32/float64 tensor."""
-    if not isinstance(expert_logits, torch.Tensor):
-        expert_logits = torch.stack(list(expert_logits), dim=0)
-    if expert_logits.dim() != 3:
-        raise ValueError('expert logits must have shape (M, B, C), got '
-                         f'{tuple(expert_logits.shape)}')
-    return upcast_logits(expert_logits)
+from .utils import check_kl_reduction, reduce_kl, stack_expert_logits
 
 
 def non_target_index(target: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -64,7 +50,7 @@ def dkt_teacher_logits(expert_logits: torch.Tensor,
     Returns:
         Tensor: The teacher logits (float32, or float64 for float64 input).
     """
-    z = _stack_experts(expert_logits)
+    z = stack_expert_logits(expert_logits)
     num_classes = z.size(-1)
     if num_classes < 2:
         raise ValueError('DKT needs at least 2 classes')
@@ -122,10 +108,8 @@ def dkt_loss(expert_logits: torch.Tensor,
     Returns:
         Tensor: Scalar, float32 (float64 for float64 input).
     """
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f'reduction must be one of {_REDUCTIONS}, '
-                         f'got {reduction!r}')
-    z = _stack_experts(expert_logits)
+    check_kl_reduction(reduction)
+    z = stack_expert_logits(expert_logits)
     num_experts, batch_size, num_classes = z.shape
     target = target.view(-1).long()
     teacher = dkt_teacher_logits(
@@ -148,11 +132,7 @@ def dkt_loss(expert_logits: torch.Tensor,
     log_t = F.log_softmax(teacher, dim=-1)  # (B, C')
     log_s = F.log_softmax(student, dim=-1)  # (M, B, C')
     loss = (log_t.exp() * (log_t - log_s)).sum()
-    if reduction == 'mean':
-        loss = loss / (batch_size * teacher.size(-1))
-    elif reduction == 'batchmean':
-        loss = loss / batch_size
-    return loss
+    return reduce_kl(loss, batch_size, teacher.size(-1), reduction)
 
 
 @MODELS.register_module()
@@ -200,9 +180,7 @@ class DKTLoss(nn.Module):
                  teacher_target_value: float = 0.0,
                  student_target_value: Union[float, str, None] = 'auto'):
         super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f'reduction must be one of {_REDUCTIONS}, '
-                             f'got {reduction!r}')
+        check_kl_reduction(reduction)
         self.loss_weight = loss_weight
         self.reduction = reduction
         self.exclude_target = exclude_target

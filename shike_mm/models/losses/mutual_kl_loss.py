@@ -6,9 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
-from .utils import upcast_logits
-
-_REDUCTIONS = ('mean', 'batchmean', 'sum')
+from .utils import check_kl_reduction, reduce_kl, stack_expert_logits
 
 
 def mutual_kl_loss(expert_logits: torch.Tensor,
@@ -35,12 +33,8 @@ def mutual_kl_loss(expert_logits: torch.Tensor,
         Tensor: Scalar, float32 (float64 for float64 input); zero for a
         single expert.
     """
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f'reduction must be one of {_REDUCTIONS}, '
-                         f'got {reduction!r}')
-    if not isinstance(expert_logits, torch.Tensor):
-        expert_logits = torch.stack(list(expert_logits), dim=0)
-    z = upcast_logits(expert_logits)
+    check_kl_reduction(reduction)
+    z = stack_expert_logits(expert_logits)
     num_experts, batch_size, num_classes = z.shape
     log_p = F.log_softmax(z / temperature, dim=-1)  # (M, B, C), computed once
     log_t = log_p.detach() if detach_target else log_p
@@ -52,11 +46,7 @@ def mutual_kl_loss(expert_logits: torch.Tensor,
     # the diagonal's gradient would not vanish
     loss = pair_kl.masked_select(off_diagonal).sum()
     loss = loss * temperature**2
-    if reduction == 'mean':
-        loss = loss / (batch_size * num_classes)
-    elif reduction == 'batchmean':
-        loss = loss / batch_size
-    return loss
+    return reduce_kl(loss, batch_size, num_classes, reduction)
 
 
 @MODELS.register_module()
@@ -86,9 +76,7 @@ class MutualKLLoss(nn.Module):
                  temperature: float = 1.0,
                  detach_target: bool = False):
         super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f'reduction must be one of {_REDUCTIONS}, '
-                             f'got {reduction!r}')
+        check_kl_reduction(reduction)
         if temperature <= 0:
             raise ValueError('temperature must be positive')
         self.loss_weight = loss_weight

@@ -18,3 +18,59 @@ def upcast_logits(x: torch.Tensor) -> torch.Tensor:
     if x.dtype in (torch.float32, torch.float64):
         return x
     return x.float()
+
+
+#: Reductions of the KL-based multi-expert losses (DKT, mutual KL).
+KL_REDUCTIONS = ('mean', 'batchmean', 'sum')
+
+
+def stack_expert_logits(expert_logits) -> torch.Tensor:
+    """Stack per-expert logits to one (M, B, C) tensor of at least float32.
+
+    Args:
+        expert_logits (Tensor | Sequence[Tensor]): Shape (M, B, C), or M
+            tensors of shape (B, C).
+
+    Returns:
+        Tensor: Shape (M, B, C), see :func:`upcast_logits` for the dtype.
+    """
+    if not isinstance(expert_logits, torch.Tensor):
+        expert_logits = torch.stack(list(expert_logits), dim=0)
+    if expert_logits.dim() != 3:
+        raise ValueError('expert logits must have shape (M, B, C), got '
+                         f'{tuple(expert_logits.shape)}')
+    return upcast_logits(expert_logits)
+
+
+def check_kl_reduction(reduction: str) -> str:
+    """Return ``reduction`` if it is one of :data:`KL_REDUCTIONS`.
+
+    Raises:
+        ValueError: Naming the value otherwise.
+    """
+    if reduction not in KL_REDUCTIONS:
+        raise ValueError(f'reduction must be one of {KL_REDUCTIONS}, '
+                         f'got {reduction!r}')
+    return reduction
+
+
+def reduce_kl(total: torch.Tensor, batch_size: int, num_classes: int,
+              reduction: str) -> torch.Tensor:
+    """Reduce a KL summed over all points.
+
+    Args:
+        total (Tensor): The point-wise KL summed over experts (pairs),
+            samples and classes, a scalar.
+        batch_size (int): B.
+        num_classes (int): Number of classes the distributions cover.
+        reduction (str): 'mean' divides by B * C (the reference's
+            element-wise mean), 'batchmean' by B, 'sum' not at all.
+
+    Returns:
+        Tensor: Scalar.
+    """
+    if reduction == 'mean':
+        return total / (batch_size * num_classes)
+    if reduction == 'batchmean':
+        return total / batch_size
+    return total

@@ -7,16 +7,9 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
+from ..losses.utils import stack_expert_logits
+
 ExpertLogits = Union[torch.Tensor, Sequence[torch.Tensor]]
-
-
-def _stack(expert_logits: ExpertLogits) -> torch.Tensor:
-    if not isinstance(expert_logits, torch.Tensor):
-        expert_logits = torch.stack(list(expert_logits), dim=0)
-    if expert_logits.dim() != 3:
-        raise ValueError('expert logits must have shape (M, B, C), got '
-                         f'{tuple(expert_logits.shape)}')
-    return expert_logits
 
 
 def running_ensemble_logits(expert_logits: ExpertLogits) -> torch.Tensor:
@@ -28,7 +21,7 @@ def running_ensemble_logits(expert_logits: ExpertLogits) -> torch.Tensor:
     Returns:
         Tensor: Shape (M, B, C); entry i is ``mean(z_0, ..., z_i)``.
     """
-    z = _stack(expert_logits)
+    z = stack_expert_logits(expert_logits)
     counts = torch.arange(
         1, z.size(0) + 1, device=z.device, dtype=z.dtype).view(-1, 1, 1)
     return z.cumsum(dim=0) / counts
@@ -55,7 +48,7 @@ def router_targets(expert_logits: ExpertLogits,
     Returns:
         Tensor: bool, shape (M - 1, B).
     """
-    z = _stack(expert_logits)
+    z = stack_expert_logits(expert_logits)
     num_experts = z.size(0)
     correct = z.cumsum(dim=0).argmax(dim=-1) == target.view(1, -1)  # (M, B)
     # later[i] = any(correct[i+1:]), via a reversed cumulative "or".
@@ -117,7 +110,7 @@ def routed_predict(
         tuple[Tensor, Tensor]: Routed mean logits (B, C) and the number of
         experts used per sample (B, ), int64 in [1, M].
     """
-    z = _stack(expert_logits)
+    z = stack_expert_logits(expert_logits)
     num_experts = z.size(0)
     if gate_logits.shape != (num_experts - 1, z.size(1)):
         raise ValueError(f'gate logits must have shape ({num_experts - 1}, '
@@ -286,7 +279,7 @@ class ExpertRouter(BaseModule):
             Tensor: Shape (M - 1, B); sigmoid > threshold means "run the
             next expert".
         """
-        z = _stack(expert_logits)
+        z = stack_expert_logits(expert_logits)
         if z.size(0) != self.num_experts:
             raise ValueError(f'ExpertRouter was built for {self.num_experts} '
                              f'experts, got logits of {z.size(0)}')
@@ -318,7 +311,7 @@ class ExpertRouter(BaseModule):
         Returns:
             Tensor: Scalar.
         """
-        z = _stack(expert_logits).detach()
+        z = stack_expert_logits(expert_logits).detach()
         feats = [f.detach() for f in pooled_feats]
         gates = self(feats, z)
         return router_loss(gates, router_targets(z, target), self.pos_weight)
@@ -327,7 +320,7 @@ class ExpertRouter(BaseModule):
             self, pooled_feats: Sequence[torch.Tensor],
             expert_logits: ExpertLogits) -> Tuple[torch.Tensor, torch.Tensor]:
         """Routed mean logits (B, C) and experts used per sample (B, )."""
-        z = _stack(expert_logits)
+        z = stack_expert_logits(expert_logits)
         return routed_predict(self(pooled_feats, z), z, self.threshold)
 
     def extra_repr(self) -> str:
