@@ -90,11 +90,6 @@ class BalancedSoftmaxLoss(ClassCountBuffer, nn.Module):
         if class_counts is not None:
             self.set_class_counts(class_counts)
 
-    @property
-    def has_class_counts(self) -> bool:
-        """bool: Whether the class counts have been set."""
-        return self.log_prior is not None
-
     def set_class_counts(self, counts: Sequence[int]) -> None:
         """Store ``log(max(n_c, 1))`` as the persistent ``log_prior`` buffer.
 

@@ -216,11 +216,6 @@ class LDAMLoss(ClassCountBuffer, nn.Module):
         if class_counts is not None:
             self.set_class_counts(class_counts)
 
-    @property
-    def has_class_counts(self) -> bool:
-        """bool: Whether the class counts have been set."""
-        return self.class_counts is not None
-
     def set_class_counts(self, counts: Sequence[int]) -> None:
         """Store the counts as the persistent ``class_counts`` buffer.
 

@@ -43,6 +43,11 @@ class ClassCountBuffer:
 
     count_buffer_name = 'class_counts'
 
+    @property
+    def has_class_counts(self) -> bool:
+        """bool: Whether the class counts have been set."""
+        return getattr(self, self.count_buffer_name) is not None
+
     def _register_count_buffer(self) -> None:
         self.register_buffer(self.count_buffer_name, None, persistent=True)
 
