@@ -8,7 +8,7 @@ from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
 from ..utils.class_count_buffer import ClassCountBuffer, check_class_counts
-from .utils import upcast_logits
+from .utils import hard_labels, upcast_logits
 
 
 def balanced_softmax_loss(cls_score: torch.Tensor,
@@ -125,26 +125,9 @@ class BalancedSoftmaxLoss(ClassCountBuffer, nn.Module):
         """
         assert reduction_override in (None, 'none', 'mean', 'sum')
         reduction = reduction_override or self.reduction
-        if self.log_prior is None:
-            raise RuntimeError(
-                f'{type(self).__name__} has no class counts. Add '
-                "dict(type='ClassCountsHook') to custom_hooks (it reads the "
-                'counts from the training dataset), or pass '
-                'class_counts=[...] / call set_class_counts(counts).')
-        if label.dim() == 2 and label.size(1) == 1:
-            label = label.squeeze(1)
-        if label.dim() != 1 or label.is_floating_point():
-            raise NotImplementedError(
-                f'{type(self).__name__} supports integer class labels of '
-                'shape (B, ) only; soft / one-hot labels (e.g. from Mixup or '
-                f'CutMix) are not supported, got {tuple(label.shape)} '
-                f'{label.dtype}.')
-        num_classes = cls_score.size(-1)
-        if self.log_prior.numel() != num_classes:
-            raise ValueError(
-                f'{type(self).__name__} has counts for '
-                f'{self.log_prior.numel()} classes but the logits have '
-                f'{num_classes}.')
+        self._require_counts()
+        label = hard_labels(label, type(self).__name__)
+        self._require_counts(cls_score.size(-1))
         loss = balanced_softmax_loss(
             cls_score,
             label,

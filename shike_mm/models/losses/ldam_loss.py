@@ -9,7 +9,7 @@ from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
 from ..utils.class_count_buffer import ClassCountBuffer, check_class_counts
-from .utils import upcast_logits
+from .utils import hard_labels, upcast_logits
 
 
 def get_current_epoch() -> int:
@@ -225,20 +225,6 @@ class LDAMLoss(ClassCountBuffer, nn.Module):
         """
         self._store_count_buffer(check_class_counts(counts))
 
-    def _require_counts(self, num_classes: Optional[int] = None) -> None:
-        name = type(self).__name__
-        if self.class_counts is None:
-            raise RuntimeError(
-                f'{name} has no class counts. Add '
-                "dict(type='ClassCountsHook') to custom_hooks (it reads the "
-                'counts from the training dataset), or pass '
-                'class_counts=[...] / call set_class_counts(counts).')
-        if num_classes is not None and self.class_counts.numel(
-        ) != num_classes:
-            raise ValueError(
-                f'{name} has counts for {self.class_counts.numel()} classes '
-                f'but the logits have {num_classes}.')
-
     @property
     def margins(self) -> torch.Tensor:
         """Tensor: LDAM margins m_c, shape (C, ), float64."""
@@ -284,14 +270,7 @@ class LDAMLoss(ClassCountBuffer, nn.Module):
             raise ValueError(f'invalid reduction_override '
                              f'{reduction_override!r}')
         reduction = reduction_override or self.reduction
-        if label.dim() == 2 and label.size(1) == 1:
-            label = label.squeeze(1)
-        if label.dim() != 1 or label.is_floating_point():
-            raise NotImplementedError(
-                f'{type(self).__name__} supports integer class labels of '
-                'shape (B, ) only; soft / one-hot labels (e.g. from Mixup '
-                f'or CutMix) are not supported, got {tuple(label.shape)} '
-                f'{label.dtype}.')
+        label = hard_labels(label, type(self).__name__)
         self._require_counts(cls_score.size(-1))
         class_weight = self.drw_weights if self.drw_active() else None
         loss = ldam_loss(

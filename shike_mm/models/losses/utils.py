@@ -20,6 +20,23 @@ def upcast_logits(x: torch.Tensor) -> torch.Tensor:
     return x.float()
 
 
+def hard_labels(label: torch.Tensor, owner: str) -> torch.Tensor:
+    """Class-index labels of shape (B, ) from (B, ) or (B, 1).
+
+    Raises:
+        NotImplementedError: For soft / one-hot labels (Mixup, CutMix),
+            naming ``owner``, the shape and the dtype.
+    """
+    if label.dim() == 2 and label.size(1) == 1:
+        label = label.squeeze(1)
+    if label.dim() != 1 or label.is_floating_point():
+        raise NotImplementedError(
+            f'{owner} supports integer class labels of shape (B, ) only; '
+            'soft / one-hot labels (e.g. from Mixup or CutMix) are not '
+            f'supported, got {tuple(label.shape)} {label.dtype}.')
+    return label
+
+
 #: Reductions of the KL-based multi-expert losses (DKT, mutual KL).
 KL_REDUCTIONS = ('mean', 'batchmean', 'sum')
 

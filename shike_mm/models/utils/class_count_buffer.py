@@ -48,6 +48,21 @@ class ClassCountBuffer:
         """bool: Whether the class counts have been set."""
         return getattr(self, self.count_buffer_name) is not None
 
+    def _require_counts(self, num_classes=None) -> None:
+        """Raise unless the counts are set (and cover ``num_classes``)."""
+        name = type(self).__name__
+        buffer = getattr(self, self.count_buffer_name)
+        if buffer is None:
+            raise RuntimeError(
+                f'{name} has no class counts. Add '
+                "dict(type='ClassCountsHook') to custom_hooks (it reads the "
+                'counts from the training dataset), or pass '
+                'class_counts=[...] / call set_class_counts(counts).')
+        if num_classes is not None and buffer.numel() != num_classes:
+            raise ValueError(
+                f'{name} has counts for {buffer.numel()} classes but the '
+                f'logits have {num_classes}.')
+
     def _register_count_buffer(self) -> None:
         self.register_buffer(self.count_buffer_name, None, persistent=True)
 
