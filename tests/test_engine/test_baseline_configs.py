@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.hooks import Hook
 
 from tests.conftest import REPO_ROOT, load_checkpoint
 from tests.test_datasets.generators import (redirect_data_root, write_cifar,
@@ -215,3 +216,58 @@ def test_quickstart_schedules_share_one_shape():
     assert crt[16] == pytest.approx(0.075)
     assert crt[19] == pytest.approx(
         0.075 * (1 + math.cos(math.pi * 3 / 4)) / 2)
+
+
+class _RecordDRW(Hook):
+    """Records, per training iteration, the epoch, whether the LDAM loss
+    re-weights and the loss value."""
+
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.rows = []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        loss_module = runner.model.head.loss_module
+        self.rows.append([runner.epoch, loss_module.drw_active()])
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        self.rows[-1].append(float(outputs['loss']))
+
+
+def test_ldam_drw_switches_at_its_epoch_also_after_resume(data_roots,
+                                                        tmp_path):
+    """LDAM-DRW reads the epoch from the message hub: re-weighting starts at
+    ``drw_epoch`` in an uninterrupted run, and a run resumed from the
+    checkpoint before that epoch re-weights from the same epoch and gives
+    the same loss."""
+    import shike_mm  # noqa: F401
+    from mmengine.runner import Runner
+
+    def build(work_dir, **extra):
+        cfg = _tiny_cfg('configs/baselines/ldam-drw_r32_fashion-mnist-lt-'
+                        'r100-1k_20e.py', data_roots, work_dir)
+        cfg.model.head.loss.drw_epoch = 2
+        cfg.train_cfg.max_epochs = 3
+        cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, begin=0,
+                                    end=3, by_epoch=True)]
+        cfg.merge_from_dict(extra)
+        runner = Runner.from_cfg(cfg)
+        recorder = _RecordDRW()
+        runner.register_hook(recorder)
+        return runner, recorder
+
+    runner, whole = build(tmp_path / 'whole', experiment_name='drw_whole')
+    runner.train()
+    assert [row[:2] for row in whole.rows] == [[0, False], [1, False],
+                                               [2, True]]
+
+    runner, resumed = build(
+        tmp_path / 'resumed',
+        experiment_name='drw_resumed',
+        resume=True,
+        load_from=str(tmp_path / 'whole' / 'epoch_2.pth'))
+    runner.train()
+    assert [row[:2] for row in resumed.rows] == [[2, True]]
+    assert resumed.rows[0][2] == pytest.approx(whole.rows[2][2], abs=1e-6)
