@@ -391,6 +391,8 @@ def main(argv=None):
         cfg.model.backbone['channels_last'] = args.channels_last == 'on'
     if args.threads:
         torch.set_num_threads(args.threads)
+    # a config with compile=True is measured compiled, as the runner runs it
+    args.compile = args.compile or bool(cfg.get('compile', False))
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     if device == 'cuda' and not torch.cuda.is_available():
         raise SystemExit('--device cuda: no CUDA device is available')
