@@ -52,6 +52,7 @@ VARIANTS = {
     'grouped-off': dict(grouped_experts=False),
     'channels-last': dict(channels_last=True),
     'compile': {},
+    'compile-channels-last': dict(channels_last=True),
 }
 
 
@@ -182,7 +183,7 @@ def main(argv=None):
         variant = MODELS.build(variant_cfg)
         variant.load_state_dict(state, strict=True)
         stage1(variant)
-        loss_fn = torch.compile(variant.loss) if name == 'compile' else \
+        loss_fn = torch.compile(variant.loss) if name.startswith('compile') else \
             variant.loss
         result = step(loss_fn(inputs, samples), variant.named_parameters())
         err = distance(result, exact)

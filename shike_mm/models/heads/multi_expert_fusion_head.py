@@ -142,6 +142,8 @@ class MultiExpertFusionHead(ClsHead):
         self.retrain_loss_module = self._build_loss(retrain_loss)
         self.register_buffer(
             'retraining_flag', torch.tensor(False), persistent=True)
+        # Python copies of the mode buffers, see _mode_flag
+        self._mode_copy = {'retraining_flag': False}
         self.router = None
         if router is not None:
             router = copy.deepcopy(router)
@@ -151,6 +153,7 @@ class MultiExpertFusionHead(ClsHead):
             # of models without one keep their keys.
             self.register_buffer(
                 'routing_flag', torch.tensor(False), persistent=True)
+            self._mode_copy['routing_flag'] = False
 
         scale = getattr(self.classifiers[0], 'scale', None)
         for module in (self.loss_module, self.dkt_loss_module,
@@ -182,13 +185,30 @@ class MultiExpertFusionHead(ClsHead):
     def retraining(self) -> bool:
         """bool: True once the retrain classifiers are in use (stage 2 and
         a router stage after it)."""
-        return bool(self.retraining_flag)
+        return self._mode_flag('retraining_flag')
 
     @property
     def routing(self) -> bool:
         """bool: True in the router mode (router training, routed
         predictions)."""
-        return self.router is not None and bool(self.routing_flag)
+        return self.router is not None and self._mode_flag('routing_flag')
+
+    def _mode_flag(self, name: str) -> bool:
+        """The value of the bool buffer ``name``. The buffer is the truth
+        (it is in checkpoints); a Python copy of it, kept in step by
+        :meth:`set_mode` and state-dict loading, is what ``torch.compile``
+        reads, so a compiled step guards on a Python bool instead of
+        breaking its graph to read a tensor."""
+        if torch.compiler.is_compiling():
+            return self._mode_copy[name]
+        value = bool(getattr(self, name))
+        self._mode_copy[name] = value
+        return value
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        for name in self._mode_copy:
+            self._mode_copy[name] = bool(getattr(self, name))
 
     @property
     def available_modes(self) -> Tuple[str, ...]:
@@ -210,8 +230,10 @@ class MultiExpertFusionHead(ClsHead):
                              f'{self.available_modes}, got {mode!r}')
         if mode != 'router':
             self.retraining_flag.fill_(mode == 'retrain')
+            self._mode_copy['retraining_flag'] = mode == 'retrain'
         if self.router is not None:
             self.routing_flag.fill_(mode == 'router')
+            self._mode_copy['routing_flag'] = mode == 'router'
 
     def set_retraining(self, mode: bool = True) -> None:
         """Same as ``set_mode('retrain' if mode else 'experts')``."""
