@@ -116,6 +116,11 @@ def test_mode_switches_compile_without_graph_breaks():
     head = _head(retrain_loss=dict(type='BalancedSoftmaxLoss'))
     head.retrain_loss_module.set_class_counts([5, 4, 3, 2, 1])
     feats = _feats()
+    for mode in ('experts', 'retrain'):
+        head.set_mode(mode)
+        report = torch._dynamo.explain(head.loss)(feats, _samples())
+        assert report.graph_break_count == 0, report.break_reasons
+    head.set_mode('experts')
     forward = torch.compile(head, backend='eager', fullgraph=True)
     loss = torch.compile(head.loss, backend='eager', fullgraph=True)
     stage1 = forward(feats)

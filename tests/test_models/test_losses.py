@@ -207,6 +207,21 @@ def test_mutual_kl_matches_reference(logits, temperature):
     assert not torch.allclose(zf.grad, z.grad)
 
 
+def test_distillation_losses_compile_as_one_graph(logits):
+    """DKT and mutual KL trace without a graph break (a data-dependent
+    ``masked_select`` used to cause one), so a compiled SHIKE step keeps
+    forward and losses in one graph. Dynamo only, no C++ compiler."""
+    z, target = logits
+    for loss in (MutualKLLoss(), MutualKLLoss(detach_target=True),
+                 DKTLoss()):
+        for experts in (z, z[:1]):
+            report = torch._dynamo.explain(loss)(experts, target)
+            assert report.graph_break_count == 0, report.break_reasons
+            compiled = torch.compile(loss, backend='eager')
+            assert compiled(experts,
+                            target).item() == loss(experts, target).item()
+
+
 def test_balanced_softmax_matches_reference(logits):
     z, target = logits
     counts = [50, 20, 10, 5, 3, 2, 0]  # the 0 is clamped to 1

@@ -41,10 +41,13 @@ def mutual_kl_loss(expert_logits: torch.Tensor,
     # All ordered pairs at once: pair_kl[j, i] = KL(p_j || p_i), (M, M).
     pair_kl = (log_t.exp().unsqueeze(1) *
                (log_t.unsqueeze(1) - log_p.unsqueeze(0))).sum(dim=(2, 3))
-    off_diagonal = ~torch.eye(num_experts, dtype=torch.bool, device=z.device)
-    # masked_select, not a sum over the zero diagonal: with detach_target
-    # the diagonal's gradient would not vanish
-    loss = pair_kl.masked_select(off_diagonal).sum()
+    # The M(M-1) off-diagonal entries in row-major order, not a sum over
+    # the zero diagonal: with detach_target the diagonal's gradient would
+    # not vanish. Indices from Python, so the shape is static (no graph
+    # break under torch.compile, unlike masked_select).
+    pairs = [(j, i) for j in range(num_experts) for i in range(num_experts)
+             if i != j]
+    loss = pair_kl[[j for j, _ in pairs], [i for _, i in pairs]].sum()
     loss = loss * temperature**2
     return reduce_kl(loss, batch_size, num_classes, reduction)
 
