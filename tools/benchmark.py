@@ -64,6 +64,7 @@ from mmengine.runner import Runner  # noqa: E402
 from mmpretrain.registry import DATASETS, MODELS  # noqa: E402
 
 import shike_mm  # noqa: E402,F401  (registers shike-mm modules)
+from shike_mm.utils.compile_support import compile_unavailable  # noqa: E402,E501
 
 
 def parse_args(argv=None):
@@ -97,9 +98,13 @@ def parse_args(argv=None):
         "'--channels-last off'; default: the config)")
     parser.add_argument(
         '--compile',
-        action='store_true',
-        help='torch.compile train_step / test_step, as cfg.compile=True '
-        'does in mmengine (the warm-up includes the compilation)')
+        nargs='?',
+        const='on',
+        choices=('on', 'off'),
+        help="torch.compile train_step / test_step as the runner does "
+        "('--compile' or '--compile off'; default: the config's "
+        "`compile`, on in the SHIKE CIFAR configs). The warm-up includes "
+        'the compilation')
     parser.add_argument(
         '--compare-plain',
         action='store_true',
@@ -391,11 +396,22 @@ def main(argv=None):
         cfg.model.backbone['channels_last'] = args.channels_last == 'on'
     if args.threads:
         torch.set_num_threads(args.threads)
-    # a config with compile=True is measured compiled, as the runner runs it
-    args.compile = args.compile or bool(cfg.get('compile', False))
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     if device == 'cuda' and not torch.cuda.is_available():
         raise SystemExit('--device cuda: no CUDA device is available')
+    # measured compiled when the config compiles, as the runner runs it
+    compile_cfg = cfg.get('compile', None)
+    if args.compile == 'off':
+        compile_cfg = None
+    elif args.compile == 'on' and not compile_cfg:
+        compile_cfg = True
+    if compile_cfg:
+        problem = compile_unavailable(compile_cfg, device == 'cuda')
+        if problem is not None:
+            print(f'compile {compile_cfg!r} not used: {problem}')
+            compile_cfg = None
+    compile_kwargs = dict(compile_cfg) if isinstance(compile_cfg, dict) \
+        else {}
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     # keep init / loading / FLOP-counter messages out of the report
     MMLogger.get_instance('benchmark', log_level='ERROR')
@@ -410,7 +426,7 @@ def main(argv=None):
           f'{torch.__version__}, batch {batch_size}, stage {args.stage}, '
           f'amp {"on" if args.amp else "off"}, '
           f'channels_last {cfg.model.backbone.get("channels_last", False)}'
-          f', compile {"on" if args.compile else "off"}')
+          f', compile {compile_cfg or "off"}')
 
     loader, data_desc = build_train_data(cfg, args, num_classes)
     print(f'data: {data_desc}')
@@ -434,9 +450,9 @@ def main(argv=None):
     print(f'params: {count_params(model):,} ('
           f'{sum(p.numel() for p in model.parameters() if p.requires_grad):,}'
           ' trainable)')
-    if args.compile:
-        model.train_step = torch.compile(model.train_step)
-        model.test_step = torch.compile(model.test_step)
+    if compile_cfg:
+        model.train_step = torch.compile(model.train_step, **compile_kwargs)
+        model.test_step = torch.compile(model.test_step, **compile_kwargs)
 
     if device == 'cuda':
         torch.cuda.reset_peak_memory_stats()

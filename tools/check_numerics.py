@@ -46,7 +46,8 @@ import shike_mm  # noqa: E402,F401  (registers shike-mm modules)
 from tools.benchmark import build_plain, build_train_data  # noqa: E402
 from tools.plain_shike import plain_losses  # noqa: E402
 
-# backbone options of each variant (compile: the default, compiled)
+# backbone options of each variant (default: the config's backbone,
+# uncompiled; compile*: that one through torch.compile, as the runner does)
 VARIANTS = {
     'default': {},
     'grouped-off': dict(grouped_experts=False),

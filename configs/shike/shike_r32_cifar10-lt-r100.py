@@ -4,6 +4,7 @@ _base_ = [
     '../_base_/datasets/cifar10-lt-r100.py',
     '../_base_/schedules/shike_200e.py',
     '../_base_/default_runtime.py',
+    '../_base_/compile.py',
 ]
 
 model = dict(head=dict(num_classes=10))

@@ -7,6 +7,7 @@ _base_ = [
     '../_base_/datasets/cifar100-lt-r100.py',
     '../_base_/schedules/shike_200e.py',
     '../_base_/default_runtime.py',
+    '../_base_/compile.py',
 ]
 
 model = dict(head=dict(num_classes=100))

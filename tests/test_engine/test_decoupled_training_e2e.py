@@ -49,6 +49,10 @@ def tiny_options(root):
         'val_dataloader.num_workers=0', 'test_dataloader.num_workers=0',
         'default_hooks.logger.interval=1',
         'default_hooks.checkpoint.max_keep_ckpts=-1',
+        # the config compiles its step; compiling costs minutes here, and
+        # the compiled step is compared with this one in
+        # tests/test_models/test_fast_equivalence.py
+        'compile=False',
     ]
 
 

@@ -88,6 +88,7 @@ def test_router_stage_on_shike_experts(tmp_path, cifar10_root, python):
         'model.head.router.top_k=5', 'model.head.router.pos_weight=1.0',
         'default_hooks.logger.interval=1',
         'default_hooks.checkpoint.max_keep_ckpts=-1',
+        'compile=False',  # minutes of compilation per stage on a CPU
     ]
     # --epochs 8 (9 distinct schedule boundaries in 8 epochs): experts
     # 0-2, retraining 3-5, router 6-7 (0-based).

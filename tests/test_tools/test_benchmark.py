@@ -12,7 +12,7 @@ from tests.conftest import check_command
 CONFIG = 'configs/shike/shike_r32_cifar100-lt-r100.py'
 TINY = [
     '--batch-size', '4', '--threads', '1', '--iters', '1', '--warmup', '1',
-    '--data-batches', '1', '--workers', '0'
+    '--data-batches', '1', '--workers', '0', '--compile', 'off'
 ]
 
 
@@ -26,6 +26,7 @@ def test_benchmark_compare_plain(python):
     assert 'dataset files missing' in out
     assert re.search(r'data pipeline: +[\d.]+ images/s \(0 workers', out)
     assert 'params: 1,277,008 (1,277,008 trainable)' in out
+    assert 'compile off' in out  # the config's compile, turned off
     assert 'plain reference params: 1,277,008' in out
     for line in ('train step (ours)', 'train step (plain)', 'inference (ours)',
                  'inference (plain)'):

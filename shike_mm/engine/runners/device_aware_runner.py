@@ -18,6 +18,7 @@ from shike_mm.utils.checkpoint_check import (CheckpointError,
                                              config_from_text,
                                              load_checkpoint_file,
                                              state_dict_mismatches)
+from shike_mm.utils.compile_support import compile_unavailable
 
 #: Config sections compared on resume (data, model, schedule), and the
 #: loader settings within them that may change freely.
@@ -120,6 +121,28 @@ class DeviceAwareRunner(Runner):
                 find_unused_parameters=self.cfg.get('find_unused_parameters',
                                                     False))
         return super().wrap_model(model_wrapper_cfg, model)
+
+    def _maybe_compile(self, target: str) -> None:
+        """Compile ``target`` (``train_step``) as mmengine does when the
+        config sets ``compile``, unless this machine cannot: without a C++
+        compiler (Inductor on a CPU) or Triton (on a GPU) the run goes on
+        eagerly, with a warning naming what is missing, instead of failing
+        at its first step.
+
+        Args:
+            target (str): The model method to compile.
+        """
+        compile_cfg = self.cfg.get('compile', None)
+        params = list(self.model.parameters())
+        problem = compile_unavailable(
+            compile_cfg, on_gpu=params[0].is_cuda if params else None)
+        if problem is not None:
+            self.logger.warning(
+                f'compile={compile_cfg!r} is not used: {problem}. Training '
+                'runs without torch.compile (same results, slower); set '
+                'compile=False to silence this.')
+            return
+        super()._maybe_compile(target)
 
     # ------------------------------------------------------------------
     # Building
