@@ -39,7 +39,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.logging import MMLogger  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import load_checkpoint  # noqa: E402
+from mmengine.runner import load_checkpoint, set_random_seed  # noqa: E402
 from mmpretrain.registry import MODELS  # noqa: E402
 
 import shike_mm  # noqa: E402,F401  (registers shike-mm modules)
@@ -137,7 +137,8 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     MMLogger.get_instance('check_numerics', log_level='ERROR')
-    torch.manual_seed(args.seed)
+    # images, augmentation and initial weights from the one seed
+    set_random_seed(args.seed)
 
     data_args = argparse.Namespace(
         workers=0, synthetic=args.synthetic, data_batches=1)

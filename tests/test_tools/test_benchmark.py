@@ -62,9 +62,11 @@ def _numerics_rows(out):
 
 
 def test_check_numerics_default_rounds_like_the_plain_model(python):
-    """The default (grouped NCHW) step and the per-expert one are equal to
-    the plain float32 model to 1e-4 and exactly as far from float64 as it
-    (same kernels); float32 itself is measurably off float64."""
+    """The uncompiled default (grouped NCHW) step and the per-expert one
+    are ten times closer to the plain float32 model than it is to float64
+    (and within 1e-4), and as far from float64 as it (same kernels);
+    float32 itself is measurably off float64. The batch comes from the
+    seed (images and augmentation), so the figures repeat."""
     out = check_command([
         python, 'tools/check_numerics.py', CONFIG, '--batch-size', '8',
         '--threads', '1', '--synthetic', '--variants', 'default',
@@ -77,5 +79,5 @@ def test_check_numerics_default_rounds_like_the_plain_model(python):
     assert plain_error > 1e-6  # float32 rounding is visible
     for name in ('default', 'grouped-off'):
         to64, _, to_plain32, _ = rows[name]
-        assert to_plain32 < 1e-4, (name, out)
-        assert to64 == pytest.approx(plain_error, rel=0.01), (name, out)
+        assert to_plain32 < min(1e-4, plain_error / 10), (name, out)
+        assert to64 == pytest.approx(plain_error, rel=0.05), (name, out)
