@@ -3,8 +3,9 @@
 # when a config sets `compile`). Inductor fuses BatchNorm, ReLU and the
 # losses into a few generated kernels; the convolutions stay oneDNN's.
 # Measured on a 2-core CPU (README, Performance): the SHIKE ResNet-32 step
-# 1.27x the plain per-expert implementation, with float32 rounding as
-# close to float64 as the uncompiled model's. For long schedules only:
+# 1.23x the plain per-expert implementation (median of five runs), with
+# float64-equal results and float32 rounding of the uncompiled model's
+# order. For long schedules only:
 # compiling costs minutes once per stage and batch shape (static shapes:
 # the last, smaller batch of an epoch gets its own graph instead of
 # turning every graph dynamic). Without a C++ compiler (CPU) or Triton
