@@ -64,7 +64,8 @@ from mmengine.runner import Runner  # noqa: E402
 from mmpretrain.registry import DATASETS, MODELS  # noqa: E402
 
 import shike_mm  # noqa: E402,F401  (registers shike-mm modules)
-from shike_mm.utils.compile_support import compile_unavailable  # noqa: E402,E501
+from shike_mm.utils.compile_support import \
+    compile_unavailable  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -385,17 +386,24 @@ def peak_memory(device):
     return f'{rss_kib / 2**10:.0f} MiB (peak RSS of this process)'
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def load_config(args) -> Config:
+    """The config with ``--cfg-options`` and ``--batch-size`` applied; sets
+    ``--threads`` (shared with tools/check_numerics.py)."""
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if args.batch_size:
         cfg.train_dataloader.batch_size = args.batch_size
-    if args.channels_last:
-        cfg.model.backbone['channels_last'] = args.channels_last == 'on'
     if args.threads:
         torch.set_num_threads(args.threads)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args)
+    if args.channels_last:
+        cfg.model.backbone['channels_last'] = args.channels_last == 'on'
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     if device == 'cuda' and not torch.cuda.is_available():
         raise SystemExit('--device cuda: no CUDA device is available')

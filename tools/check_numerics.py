@@ -33,7 +33,7 @@ import os.path as osp
 import sys
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -43,7 +43,8 @@ from mmengine.runner import load_checkpoint, set_random_seed  # noqa: E402
 from mmpretrain.registry import MODELS  # noqa: E402
 
 import shike_mm  # noqa: E402,F401  (registers shike-mm modules)
-from tools.benchmark import build_plain, build_train_data  # noqa: E402
+from tools.benchmark import (build_plain, build_train_data,  # noqa: E402
+                             load_config)
 from tools.plain_shike import plain_losses  # noqa: E402
 
 # backbone options of each variant (default: the config's backbone,
@@ -128,13 +129,7 @@ def distance(result, reference):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.batch_size:
-        cfg.train_dataloader.batch_size = args.batch_size
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    cfg = load_config(args)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     MMLogger.get_instance('check_numerics', log_level='ERROR')
     # images, augmentation and initial weights from the one seed
@@ -185,8 +180,9 @@ def main(argv=None):
         variant = MODELS.build(variant_cfg)
         variant.load_state_dict(state, strict=True)
         stage1(variant)
-        loss_fn = torch.compile(variant.loss) if name.startswith('compile') else \
-            variant.loss
+        loss_fn = variant.loss
+        if name.startswith('compile'):
+            loss_fn = torch.compile(loss_fn)
         result = step(loss_fn(inputs, samples), variant.named_parameters())
         err = distance(result, exact)
         near = distance(result, plain32)

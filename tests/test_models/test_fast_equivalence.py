@@ -188,8 +188,9 @@ def test_compiled_step_matches_the_uncompiled_one():
     assert checked == len(eager_params) - 3  # the unused retrain classifiers
     eager_buffers = dict(eager.named_buffers())
     for name, buf in compiled.named_buffers():
-        torch.testing.assert_close(buf, eager_buffers[name], rtol=1e-10,
-                                   atol=1e-10, msg=lambda m: f'{name}: {m}')  # noqa: B023,E501
+        torch.testing.assert_close(
+            buf, eager_buffers[name], rtol=1e-10, atol=1e-10,
+            msg=lambda m: f'{name}: {m}')  # noqa: B023
 
 
 def test_old_layout_checkpoint_loads_and_predicts_the_same(tmp_path):

@@ -133,9 +133,9 @@ class DeviceAwareRunner(Runner):
             target (str): The model method to compile.
         """
         compile_cfg = self.cfg.get('compile', None)
-        params = list(self.model.parameters())
+        param = next(self.model.parameters(), None)
         problem = compile_unavailable(
-            compile_cfg, on_gpu=params[0].is_cuda if params else None)
+            compile_cfg, on_gpu=None if param is None else param.is_cuda)
         if problem is not None:
             self.logger.warning(
                 f'compile={compile_cfg!r} is not used: {problem}. Training '

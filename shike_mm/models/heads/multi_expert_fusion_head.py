@@ -201,14 +201,17 @@ class MultiExpertFusionHead(ClsHead):
         breaking its graph to read a tensor."""
         if torch.compiler.is_compiling():
             return self._mode_copy[name]
-        value = bool(getattr(self, name))
-        self._mode_copy[name] = value
+        value = self._mode_copy[name] = bool(getattr(self, name))
         return value
+
+    def _sync_mode_copy(self) -> None:
+        """Copy the mode buffers into ``_mode_copy``."""
+        for name in self._mode_copy:
+            self._mode_copy[name] = bool(getattr(self, name))
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-        for name in self._mode_copy:
-            self._mode_copy[name] = bool(getattr(self, name))
+        self._sync_mode_copy()
 
     @property
     def available_modes(self) -> Tuple[str, ...]:
@@ -230,10 +233,9 @@ class MultiExpertFusionHead(ClsHead):
                              f'{self.available_modes}, got {mode!r}')
         if mode != 'router':
             self.retraining_flag.fill_(mode == 'retrain')
-            self._mode_copy['retraining_flag'] = mode == 'retrain'
         if self.router is not None:
             self.routing_flag.fill_(mode == 'router')
-            self._mode_copy['routing_flag'] = mode == 'router'
+        self._sync_mode_copy()
 
     def set_retraining(self, mode: bool = True) -> None:
         """Same as ``set_mode('retrain' if mode else 'experts')``."""
