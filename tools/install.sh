@@ -1,16 +1,44 @@
 #!/usr/bin/env bash
-# Install what shike-mm needs into the current Python environment, skipping
-# what is already there (safe to run again). Use a virtual environment first
-# if you want isolation:  python3 -m venv .venv && . .venv/bin/activate
+# Install what shike-mm needs into the current Python environment (safe to
+# run again). Use a virtual environment for isolation:
+#     python3 -m venv .venv && . .venv/bin/activate
 #
-#   bash tools/install.sh            # Python stack + tests' needs
-#   bash tools/install.sh --data     # ... plus Debian's Fashion-MNIST files
+#   bash tools/install.sh               # the tested stack + the tests' needs
+#   bash tools/install.sh --data        # ... plus Debian's Fashion-MNIST files
+#   bash tools/install.sh --own-stack   # keep the torch / mm* already there:
+#                                       # loose ranges, no lock
+#
+# By default every package is held to the version in requirements/lock.txt
+# (pip constraints), the stack the tests and the documented figures were run
+# on; a package already at that version is left alone. On x86-64 Linux the
+# locked torch is PyPI's CUDA build (about 5.8 GB in the environment, runs
+# on a CPU). For a CPU-only build, install it first from an index that has
+# one, e.g. `pip install torch==2.14.1 torchvision==0.29.1 --index-url
+# https://download.pytorch.org/whl/cpu`: its `2.14.1+cpu` satisfies the
+# lock's `torch==2.14.1`, and the CUDA packages, being constraints only, are
+# then not installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+LOCK=(-c requirements/lock.txt)
+DATA=0
+for arg in "$@"; do
+    case "$arg" in
+        --data) DATA=1 ;;
+        --own-stack) LOCK=() ;;
+        *) echo "tools/install.sh: unknown argument '$arg'" \
+                "(expected --data and/or --own-stack)" >&2; exit 2 ;;
+    esac
+done
+PIP=("$PYTHON" -m pip install -q --disable-pip-version-check)
 
-echo "[install] Python stack (requirements/runtime.txt, requirements/tests.txt)"
-"$PYTHON" -m pip install -q --disable-pip-version-check \
+if [ ${#LOCK[@]} -gt 0 ]; then
+    echo "[install] Python stack from requirements/lock.txt" \
+         "(runtime.txt, tests.txt, mmcv.txt at their locked versions)"
+else
+    echo "[install] Python stack, loose ranges (runtime.txt, tests.txt)"
+fi
+"${PIP[@]}" ${LOCK[@]+"${LOCK[@]}"} \
     -r requirements/runtime.txt -r requirements/tests.txt
 
 # Keep a user's full mmcv 2.x; install mmcv-lite only when no usable mmcv.
@@ -27,10 +55,16 @@ then
     echo "[install] mmcv $("$PYTHON" -c 'import mmcv; print(mmcv.__version__)') already present"
 else
     echo "[install] mmcv-lite (requirements/mmcv.txt)"
-    "$PYTHON" -m pip install -q --disable-pip-version-check -r requirements/mmcv.txt
+    "${PIP[@]}" ${LOCK[@]+"${LOCK[@]}"} -r requirements/mmcv.txt
 fi
+"$PYTHON" - <<'PY'
+import cv2, mmengine, mmpretrain, numpy, torch
+print(f'[install] torch {torch.__version__}, mmengine {mmengine.__version__}, '
+      f'mmpretrain {mmpretrain.__version__}, numpy {numpy.__version__}, '
+      f'opencv {cv2.__version__}')
+PY
 
-if [ "${1:-}" = "--data" ]; then
+if [ "$DATA" = 1 ]; then
     FMNIST=/usr/share/datasets/fashion-mnist
     if [ -f "$FMNIST/train-images-idx3-ubyte.gz" ]; then
         echo "[install] Fashion-MNIST already in $FMNIST"
