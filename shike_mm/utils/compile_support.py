@@ -73,8 +73,17 @@ def _missing_cpp_compiler() -> Optional[str]:
     try:
         cpp_builder.get_cpp_compiler()
     except Exception as error:  # InvalidCxxCompiler and platform checks
-        from torch._inductor import config
         return ('Inductor needs a C++ compiler for CPU kernels and none of '
-                f'{config.cpp.cxx} works ({type(error).__name__}); install '
-                'g++ or set CXX')
+                f'{_cxx_candidates()} works ({type(error).__name__}); '
+                'install g++ or set CXX')
     return None
+
+
+def _cxx_candidates() -> str:
+    """The compilers Inductor tries, for a message; never raises (the
+    option's name and presence differ between torch releases)."""
+    try:
+        from torch._inductor import config
+        return repr(config.cpp.cxx)
+    except Exception:  # AttributeError, or a torch without the option
+        return 'the compilers Inductor looks for'
