@@ -461,3 +461,36 @@ def test_per_class_command_on_checkpoints(tiny, tmp_path, python):
                        base_ckpt, '--out', tmp_path / 'ep.png'])
     assert bad.returncode != 0
     assert 'LinearClsHead' in bad.stdout
+
+
+def test_plot_curves_joins_the_runs_of_a_resumed_work_dir(tmp_path, capsys):
+    """A run killed after epoch 3 (checkpoint at 2) and resumed: the work
+    dir holds two run folders; the curves cover epochs 1-5 and epoch 3
+    comes from the resumed run."""
+    def write(folder, epochs, offset):
+        run = tmp_path / 'work' / folder / 'vis_data'
+        run.mkdir(parents=True)
+        lines = []
+        for epoch in epochs:
+            lines.append(json.dumps(dict(lr=0.1, loss=10.0 - epoch + offset,
+                                         epoch=epoch, iter=epoch,
+                                         step=epoch)))
+            lines.append(json.dumps({'accuracy/top1': 10.0 * epoch + offset,
+                                     'step': epoch}))
+        (run / 'scalars.json').write_text('\n'.join(lines) + '\n')
+
+    write('20260101_000000', [1, 2, 3], offset=0.5)  # killed during 4
+    write('20260102_000000', [3, 4, 5], offset=0.0)  # resumed from 2
+    tool = load_tool('plot_curves')
+    files = tool.find_scalars(str(tmp_path / 'work'))
+    assert [f.parts[-3] for f in files] == ['20260101_000000',
+                                            '20260102_000000']
+    fig, curves = tool.main([str(tmp_path / 'work'), '--val-keys',
+                             'accuracy/top1', '--out',
+                             str(tmp_path / 'c.png')])
+    capsys.readouterr()
+    assert curves[0]['train']['loss'] == {1: 9.5, 2: 8.5, 3: 7.0, 4: 6.0,
+                                          5: 5.0}
+    assert curves[0]['val']['accuracy/top1'] == {1: 10.5, 2: 20.5,
+                                                 3: 30.0, 4: 40.0, 5: 50.0}
+    assert list(fig.axes[1].lines[0].get_xdata()) == [1, 2, 3, 4, 5]

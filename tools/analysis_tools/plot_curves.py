@@ -45,8 +45,9 @@ def parse_args(argv=None):
     parser.add_argument(
         'logs',
         nargs='+',
-        help='scalars.json files, or work dirs (their newest run with a '
-        'vis_data/scalars.json is used)')
+        help='scalars.json files, or work dirs (every run folder with a '
+        'vis_data/scalars.json, joined in time order: a resumed run '
+        'continues the curves of the run it resumed)')
     parser.add_argument('--out', required=True, help='PNG file to write')
     parser.add_argument('--names', nargs='+', help='one name per log')
     parser.add_argument(
@@ -58,12 +59,13 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def find_scalars(path: str) -> Path:
-    """``path`` itself if it is a file, else the newest
-    ``path/*/vis_data/scalars.json``."""
+def find_scalars(path: str) -> List[Path]:
+    """The logs behind ``path``: ``[path]`` for a file; for a work dir
+    every ``path/<run>/vis_data/scalars.json``, oldest run first (mmengine
+    names run folders by their start time, ``YYYYmmdd_HHMMSS``)."""
     p = Path(path)
     if p.is_file():
-        return p
+        return [p]
     if not p.is_dir():
         raise FileNotFoundError(f'no such log file or work dir: {path}')
     found = sorted(p.glob('*/vis_data/scalars.json'))
@@ -71,7 +73,32 @@ def find_scalars(path: str) -> Path:
         raise FileNotFoundError(
             f'{path} holds no */vis_data/scalars.json (mmengine writes it '
             'when a run logs)')
-    return found[-1]
+    return found
+
+
+def join_curves(parts: Sequence[dict]) -> dict:
+    """Join the per-epoch curves of consecutive runs of one work dir.
+
+    A run resumed from the checkpoint of epoch ``e`` logs epochs ``e + 1``
+    on, some of which the interrupted run may have logged already: for an
+    epoch logged by several runs the latest run's numbers are kept.
+
+    Args:
+        parts (Sequence[dict]): :func:`epoch_curves` of each run, oldest
+            first.
+
+    Returns:
+        dict: The same structure as one :func:`epoch_curves` result.
+    """
+    joined = dict(train=OrderedDict(), val=OrderedDict())
+    for part in parts:
+        for section in ('train', 'val'):
+            for key, per_epoch in part[section].items():
+                joined[section].setdefault(key, {}).update(per_epoch)
+    for section in ('train', 'val'):
+        for key, per_epoch in joined[section].items():
+            joined[section][key] = dict(sorted(per_epoch.items()))
+    return joined
 
 
 def epoch_curves(log_file: Path, val_keys: Sequence[str]) -> dict:
@@ -174,13 +201,16 @@ def plot(curves: Sequence[dict], names: Sequence[str]):
 
 def main(argv=None):
     args = parse_args(argv)
-    files = [find_scalars(p) for p in args.logs]
+    runs = [find_scalars(p) for p in args.logs]
     names = list(args.names or [])
-    if names and len(names) != len(files):
+    if names and len(names) != len(runs):
         raise ValueError(f'--names has {len(names)} names for '
-                         f'{len(files)} logs')
-    names = names or [str(f) for f in files]
-    curves = [epoch_curves(f, args.val_keys) for f in files]
+                         f'{len(runs)} logs')
+    names = names or list(args.logs)
+    curves = [
+        join_curves([epoch_curves(f, args.val_keys) for f in files])
+        for files in runs
+    ]
     print(tables(curves, names))
     fig = plot(curves, names)
     save_figure(fig, args.out)
