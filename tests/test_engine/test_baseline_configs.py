@@ -24,7 +24,11 @@ DATASETS = ('cifar100-lt-r100', 'fashion-mnist-lt-r100-1k_20e')
 
 def test_every_method_has_both_configs():
     names = {Path(c).stem for c in CONFIGS}
-    assert names == {f'{m}_r32_{d}' for m in METHODS for d in DATASETS}
+    # + the 200-epoch counterparts of the SHIKE budget study
+    long_budget = {f'{m}_r32_fashion-mnist-lt-r100-1k_200e'
+                   for m in ('ce', 'bsce')}
+    assert names == {f'{m}_r32_{d}'
+                     for m in METHODS for d in DATASETS} | long_budget
     assert not list((REPO_ROOT / 'configs/baselines').glob('resnet28-*'))
 
 

@@ -65,9 +65,9 @@ def cifar10_root(tmp_path_factory):
     return root
 
 
-def test_router_stage_on_shike_experts(tmp_path, cifar10_root, python):
-    root = cifar10_root
-    opts = [
+def router_options(root):
+    """Options that run SHIKE's router config on the tiny CIFAR-10."""
+    return [
         # the CIFAR-100 config on a 10-class CIFAR-10 in the same layout
         'train_dataloader.dataset.dataset.type=OfflineCIFAR10',
         'val_dataloader.dataset.type=OfflineCIFAR10',
@@ -90,12 +90,23 @@ def test_router_stage_on_shike_experts(tmp_path, cifar10_root, python):
         'default_hooks.checkpoint.max_keep_ckpts=-1',
         'compile=False',  # minutes of compilation per stage on a CPU
     ]
-    # --epochs 8 (9 distinct schedule boundaries in 8 epochs): experts
-    # 0-2, retraining 3-5, router 6-7 (0-based).
+
+
+@pytest.fixture(scope='module')
+def router_run(tmp_path_factory, cifar10_root, python):
+    """SHIKE's router config with --epochs 8 (9 distinct schedule
+    boundaries in 8 epochs): experts 0-2, retraining 3-5, router 6-7
+    (0-based). Returns the work dir and the run's output."""
+    work_dir = tmp_path_factory.mktemp('router_run')
     run = check_command([
-        python, 'tools/train.py', SHIKE_ROUTER, '--work-dir', tmp_path,
-        '--epochs', '8', '--cfg-options', *opts
+        python, 'tools/train.py', SHIKE_ROUTER, '--work-dir', work_dir,
+        '--epochs', '8', '--cfg-options', *router_options(cifar10_root)
     ])
+    return work_dir, run
+
+
+def test_router_stage_on_shike_experts(router_run):
+    tmp_path, run = router_run
     assert 'entering stage 2 at epoch 4 (cornerstone 3)' in run.stdout
     assert 'entering stage 2 at epoch 7 (cornerstone 6)' in run.stdout
     assert "head mode 'router'" in run.stdout
@@ -120,3 +131,28 @@ def test_router_stage_on_shike_experts(tmp_path, cifar10_root, python):
     used = last[-1]['accuracy/experts_used']
     assert 1.0 <= used < 3.0, used
     assert 0 < last[-1]['accuracy/relative_flops'] < 1.0
+
+
+def test_fine_tuning_from_a_router_checkpoint_starts_in_stage_one(
+        router_run, cifar10_root, tmp_path, python):
+    """load_from the finished run (its head buffers say retraining and
+    routing): the new run's first epoch trains the experts with the
+    stage-1 losses, and the stages then follow the epoch again."""
+    finished, _ = router_run
+    checkpoint = load_checkpoint(finished / 'epoch_8.pth')['state_dict']
+    assert checkpoint['head.retraining_flag'] and \
+        checkpoint['head.routing_flag']
+    run = check_command([
+        python, 'tools/train.py', SHIKE_ROUTER, '--work-dir', tmp_path,
+        '--epochs', '8', '--cfg-options', *router_options(cifar10_root),
+        f'load_from={finished / "epoch_8.pth"}'
+    ])
+    assert "left the head in mode 'router'; it is set to 'experts'" in \
+        run.stdout
+    first = [r for r in scalars(tmp_path) if r.get('epoch') == 1]
+    assert first and all(
+        {'loss_ce', 'loss_dkt', 'loss_mutual'} <= set(r) and
+        'loss_bsce' not in r and 'loss_router' not in r for r in first)
+    assert 'entering stage 2 at epoch 4 (cornerstone 3)' in run.stdout
+    assert re.search(r'Epoch\(train\) +\[8\]\[1/1\].*loss_router',
+                     run.stdout)

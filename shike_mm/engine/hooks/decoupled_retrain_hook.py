@@ -10,6 +10,19 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 
+#: The mode of a staged head before the first stage boundary.
+FIRST_HEAD_MODE = 'experts'
+
+
+def first_stage_hook(runner) -> Optional['DecoupledRetrainHook']:
+    """The run's stage hook with the earliest boundary (the first in hook
+    order among equal ones), or None when the runner has none registered
+    (a hook driven by hand)."""
+    stage_hooks = [h for h in getattr(runner, 'hooks', ())
+                   if isinstance(h, DecoupledRetrainHook)]
+    return min(stage_hooks, key=lambda h: h.cornerstone, default=None)
+
+
 @HOOKS.register_module()
 class DecoupledRetrainHook(Hook):
     """Switch the training recipe at a stage boundary (decoupled training,
@@ -49,12 +62,15 @@ class DecoupledRetrainHook(Hook):
     file is parsed. ``tools/train.py --epochs N`` rescales hook and
     schedulers together.
 
-    Resume: in ``before_train`` the hook re-applies the stage that the
+Resume: in ``before_train`` the hook re-applies the stage that the
     resumed epoch belongs to (freezing, head mode, sampler), without
     re-initialising modules or clearing optimizer state (a checkpoint
     written after the boundary carries both). The head's mode is also a
     buffer in the checkpoint, so evaluating a stage-2 checkpoint uses the
-    stage-2 classifiers.
+    stage-2 classifiers; training never takes the stage from it: a run
+    that starts before the first boundary (fresh, resumed, or from
+    ``load_from`` weights of a finished run) trains with the head in its
+    first mode, ``'experts'``.
 
     DDP: the stage-2 classifiers are unused in stage 1 and the frozen
     parameters in stage 2, so the schedule bases that hold this hook set
@@ -220,12 +236,40 @@ class DecoupledRetrainHook(Hook):
     # hook points
     # ------------------------------------------------------------------
     def before_train(self, runner) -> None:
-        """Check the schedule; re-apply stage 2 when resuming in it."""
+        """Check the schedule; put the model in the stage of the starting
+        epoch.
+
+        The stage is decided by the epoch and the stage hooks of the run,
+        never by the weights: a run resumed in stage 2 re-applies it, and a
+        run that starts before the first boundary puts a staged head in its
+        first mode (``'experts'``) even when ``load_from`` restored the
+        mode buffers of a finished run (fine-tuning from a stage-2 or
+        router checkpoint).
+        """
         self.check_schedule(runner)
         # A fresh run has epoch 0 here and switches in before_train_epoch,
         # even with cornerstone 0; only a resumed run starts past epoch 0.
         if 0 < runner.epoch and runner.epoch >= self.cornerstone:
             self._switch(runner, boundary=False)
+        elif runner.epoch < self.cornerstone and \
+                first_stage_hook(runner) in (None, self):
+            self._enter_first_stage(runner)
+
+    def _enter_first_stage(self, runner) -> None:
+        """Put a staged head (one with ``set_mode``) in its first mode."""
+        head = getattr(self._unwrap(runner.model), 'head', None)
+        if not callable(getattr(head, 'set_mode', None)):
+            return
+        loaded = getattr(head, 'mode', None)
+        head.set_mode(FIRST_HEAD_MODE)
+        if loaded not in (None, FIRST_HEAD_MODE):
+            runner.logger.warning(
+                f'DecoupledRetrainHook: training starts at epoch '
+                f'{runner.epoch + 1}, before the first stage boundary '
+                f'(cornerstone {self.cornerstone}), but the loaded weights '
+                f'left the head in mode {loaded!r}; it is set to '
+                f'{FIRST_HEAD_MODE!r}: the stage follows the epoch, not the '
+                'checkpoint.')
 
     def before_train_epoch(self, runner) -> None:
         """Switch at the boundary epoch."""

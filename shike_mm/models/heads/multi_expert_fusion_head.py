@@ -214,6 +214,13 @@ class MultiExpertFusionHead(ClsHead):
         self._sync_mode_copy()
 
     @property
+    def mode(self) -> str:
+        """str: The current mode, one of :attr:`available_modes`."""
+        if self.routing:
+            return 'router'
+        return 'retrain' if self.retraining else 'experts'
+
+    @property
     def available_modes(self) -> Tuple[str, ...]:
         """tuple[str]: The modes this head supports."""
         return tuple(
