@@ -365,6 +365,15 @@ def test_hardest_negative_distribution(tmp_path, capsys):
     assert len(fig.axes) == 3
     for ax in fig.axes:
         assert sum(isinstance(p, StepPatch) for p in ax.patches) == 2
+    # one legend, below the panels: it covers none of them (issue 19)
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    assert len(fig.legends) == 1
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ['A', 'B']
+    renderer = fig.canvas.get_renderer()
+    box = fig.legends[0].get_window_extent(renderer)
+    for ax in fig.axes:
+        assert not box.overlaps(ax.get_tightbbox(renderer))
+    assert fig.axes[0].get_title() == 'many-shot classes (16 test imgs)'
 
     summary = parse_table(text, 'Probability of the hardest negative')
     bins = parse_table(text, 'Share of the group')
