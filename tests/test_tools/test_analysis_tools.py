@@ -470,3 +470,47 @@ def test_per_class_command_on_checkpoints(tiny, tmp_path, python):
                        base_ckpt, '--out', tmp_path / 'ep.png'])
     assert bad.returncode != 0
     assert 'LinearClsHead' in bad.stdout
+
+
+ALL_TOOLS = ('per_class_accuracy', 'expert_preference', 'hardest_negative',
+             'plot_curves', 'get_flops', 'print_lt_results')
+WRITES_A_FIGURE = ('per_class_accuracy', 'expert_preference',
+                   'hardest_negative', 'plot_curves')
+
+
+def doc_commands(doc):
+    """The example commands of a docstring, continuation lines joined."""
+    commands, current = [], None
+    for line in doc.splitlines():
+        line = line.strip()
+        if line.startswith('python '):
+            current = line
+        elif current is not None and line:
+            current += ' ' + line
+        if current is not None and not current.endswith('\\'):
+            commands.append(current)
+            current = None
+        elif current is not None:
+            current = current[:-1].rstrip()
+    return commands
+
+
+@pytest.mark.parametrize('name', ALL_TOOLS)
+def test_usage_and_examples_name_the_tool_by_its_path(name, capsys):
+    """Every usage line and docstring example can be copied as it stands
+    (issue 19: the tables lacked the path and the required --out)."""
+    tool = load_tool(name)
+    path = f'python tools/analysis_tools/{name}.py'
+    commands = doc_commands(tool.__doc__)
+    assert commands
+    for command in commands:
+        assert command.startswith(path + ' '), command
+        if name in WRITES_A_FIGURE:
+            assert ' --out ' in command, command
+    parse = getattr(tool, 'parse_args', None) or tool.main
+    with pytest.raises(SystemExit):
+        parse(['-h'])
+    usage = capsys.readouterr().out
+    assert usage.startswith(f'usage: {path} '), usage
+    if name in WRITES_A_FIGURE:
+        assert ' --out OUT' in usage and '[--out' not in usage

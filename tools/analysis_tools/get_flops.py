@@ -22,13 +22,13 @@ Examples::
     python tools/analysis_tools/get_flops.py \\
         configs/shike/shike_r32_fashion-mnist-lt-r100-1k_20e.py
     python tools/analysis_tools/get_flops.py \\
-        configs/_base_/models/shike_r32_cifar.py --shape 32
+        configs/shike/shike_r50_imagenet-lt.py --backbone-only
+    # a model-only config has no pipeline: give the size
     python tools/analysis_tools/get_flops.py \\
-        configs/_base_/models/shike_r50.py \\
-        --cfg-options model.head.num_classes=8142
+        configs/_base_/models/shike_r32_cifar.py --shape 32
     # the reference 3x3 DKF chains instead of the light default
     python tools/analysis_tools/get_flops.py \\
-        configs/_base_/models/shike_r50.py \\
+        configs/shike/shike_r50_imagenet-lt.py \\
         --cfg-options model.backbone.fusion_align=conv3x3
 """
 import argparse
@@ -49,7 +49,10 @@ import shike_mm  # noqa: E402,F401  (registers shike-mm modules)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Get model flops and params')
+    parser = argparse.ArgumentParser(
+        prog='python tools/analysis_tools/get_flops.py',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file path')
     parser.add_argument(
         '--shape',

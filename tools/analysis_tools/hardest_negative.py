@@ -29,12 +29,12 @@ import numpy as np
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from lt_analysis import (GROUPS, Logits, add_common_args, fmt,  # noqa: E402
-                         format_table, load_logits, save_figure, shot_groups)
+                         format_table, load_logits, save_figure, shot_groups,
+                         tool_parser)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Probability of the hardest negative class')
+    parser = tool_parser(__file__, __doc__)
     parser.add_argument('config', help='config of the model')
     parser.add_argument('checkpoint', help='checkpoint of the model')
     parser.add_argument(

@@ -50,8 +50,12 @@ def shown_path(path, cwd=None) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('work_dir', type=Path)
+    parser = argparse.ArgumentParser(
+        prog='python tools/analysis_tools/print_lt_results.py',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        'work_dir', type=Path, help='the --work-dir of tools/train.py')
     args = parser.parse_args(argv)
     metrics, run = last_validation(args.work_dir)
     lines = [('overall top-1', 'accuracy/top1'),
