@@ -134,9 +134,9 @@ def plot(models: Sequence[Logits], hists: Sequence[Dict[str, dict]]):
         for m, h in zip(models, hists):
             ax.stairs(h[g]['fractions'] * 100, h[g]['edges'], lw=1.5,
                       fill=len(models) == 1, alpha=0.8, label=m.name)
-        counts = sorted({len(h[g]['values']) for h in hists})
-        counts = ' / '.join(str(len(h[g]['values'])) for h in hists) \
-            if len(counts) > 1 else str(counts[0])
+        # one number, or one per model where their test sets differ
+        counts = list(dict.fromkeys(len(h[g]['values']) for h in hists))
+        counts = ' / '.join(str(n) for n in counts)
         ax.set_title(f'{g}-shot classes ({counts} test imgs)', fontsize=9)
         ax.set_xlabel('probability of the hardest negative')
         ax.set_xlim(0, 1)
