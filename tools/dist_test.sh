@@ -3,6 +3,8 @@
 #
 #   tools/dist_test.sh CONFIG CHECKPOINT NPROC [test.py args...]
 #
+# PYTHON selects the interpreter (default python3), as in the other tools.
+#
 # NNODES, NODE_RANK, MASTER_ADDR and PORT work as in dist_train.sh.
 set -euo pipefail
 if [ "$#" -lt 3 ]; then
@@ -19,7 +21,7 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 HERE=$(cd "$(dirname "$0")" && pwd)
 export PYTHONPATH="$(dirname "$HERE")${PYTHONPATH:+:$PYTHONPATH}"
-exec python -m torch.distributed.run \
+exec "${PYTHON:-python3}" -m torch.distributed.run \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \

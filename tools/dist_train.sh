@@ -5,6 +5,8 @@
 #
 #   tools/dist_train.sh CONFIG NPROC [train.py args...]
 #
+# PYTHON selects the interpreter (default python3), as in the other tools.
+#
 # Multi-node: run on every node with the same MASTER_ADDR/PORT and NNODES,
 # and NODE_RANK 0..NNODES-1:
 #   NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 PORT=29500 tools/dist_train.sh CONFIG 8
@@ -22,7 +24,7 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 HERE=$(cd "$(dirname "$0")" && pwd)
 export PYTHONPATH="$(dirname "$HERE")${PYTHONPATH:+:$PYTHONPATH}"
-exec python -m torch.distributed.run \
+exec "${PYTHON:-python3}" -m torch.distributed.run \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \

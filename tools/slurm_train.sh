@@ -3,6 +3,8 @@
 #
 #   GPUS=16 tools/slurm_train.sh PARTITION JOB_NAME CONFIG [train.py args...]
 #
+# PYTHON selects the interpreter (default python3), as in the other tools.
+#
 # GPUS (total), GPUS_PER_NODE (default 8), CPUS_PER_TASK (default 5) and
 # SRUN_ARGS (extra srun options) are read from the environment.
 set -euo pipefail
@@ -29,4 +31,4 @@ srun -p "$PARTITION" \
     --cpus-per-task="$CPUS_PER_TASK" \
     --kill-on-bad-exit=1 \
     $SRUN_ARGS \
-    python -u "$HERE/train.py" "$CONFIG" --launcher slurm "$@"
+    "${PYTHON:-python3}" -u "$HERE/train.py" "$CONFIG" --launcher slurm "$@"

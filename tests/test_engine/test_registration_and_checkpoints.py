@@ -28,7 +28,7 @@ def test_import_registers_components():
         registry.TRANSFORMS: ['CIFAR10AutoAugment', 'RandomCutout'],
         registry.HOOKS: ['ClassCountsHook', 'DecoupledRetrainHook',
                          'EpochSeedHook'],
-        registry.METRICS: ['LongTailAccuracy'],
+        registry.METRICS: ['LongTailAccuracy', 'CompactDumpResults'],
         registry.PARAM_SCHEDULERS: ['RestartLinearLR'],
         registry.RUNNERS: ['DeviceAwareRunner'],
         registry.MODEL_WRAPPERS: ['DeviceAwareDistributedDataParallel'],

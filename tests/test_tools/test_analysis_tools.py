@@ -365,6 +365,15 @@ def test_hardest_negative_distribution(tmp_path, capsys):
     assert len(fig.axes) == 3
     for ax in fig.axes:
         assert sum(isinstance(p, StepPatch) for p in ax.patches) == 2
+    # one legend, below the panels: it covers none of them (issue 19)
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    assert len(fig.legends) == 1
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ['A', 'B']
+    renderer = fig.canvas.get_renderer()
+    box = fig.legends[0].get_window_extent(renderer)
+    for ax in fig.axes:
+        assert not box.overlaps(ax.get_tightbbox(renderer))
+    assert fig.axes[0].get_title() == 'many-shot classes (16 test imgs)'
 
     summary = parse_table(text, 'Probability of the hardest negative')
     bins = parse_table(text, 'Share of the group')
@@ -494,3 +503,47 @@ def test_plot_curves_joins_the_runs_of_a_resumed_work_dir(tmp_path, capsys):
     assert curves[0]['val']['accuracy/top1'] == {1: 10.5, 2: 20.5,
                                                  3: 30.0, 4: 40.0, 5: 50.0}
     assert list(fig.axes[1].lines[0].get_xdata()) == [1, 2, 3, 4, 5]
+
+
+ALL_TOOLS = ('per_class_accuracy', 'expert_preference', 'hardest_negative',
+             'plot_curves', 'get_flops', 'print_lt_results')
+WRITES_A_FIGURE = ('per_class_accuracy', 'expert_preference',
+                   'hardest_negative', 'plot_curves')
+
+
+def doc_commands(doc):
+    """The example commands of a docstring, continuation lines joined."""
+    commands, current = [], None
+    for line in doc.splitlines():
+        line = line.strip()
+        if line.startswith('python '):
+            current = line
+        elif current is not None and line:
+            current += ' ' + line
+        if current is not None and not current.endswith('\\'):
+            commands.append(current)
+            current = None
+        elif current is not None:
+            current = current[:-1].rstrip()
+    return commands
+
+
+@pytest.mark.parametrize('name', ALL_TOOLS)
+def test_usage_and_examples_name_the_tool_by_its_path(name, capsys):
+    """Every usage line and docstring example can be copied as it stands
+    (issue 19: the tables lacked the path and the required --out)."""
+    tool = load_tool(name)
+    path = f'python tools/analysis_tools/{name}.py'
+    commands = doc_commands(tool.__doc__)
+    assert commands
+    for command in commands:
+        assert command.startswith(path + ' '), command
+        if name in WRITES_A_FIGURE:
+            assert ' --out ' in command, command
+    parse = getattr(tool, 'parse_args', None) or tool.main
+    with pytest.raises(SystemExit):
+        parse(['-h'])
+    usage = capsys.readouterr().out
+    assert usage.startswith(f'usage: {path} '), usage
+    if name in WRITES_A_FIGURE:
+        assert ' --out OUT' in usage and '[--out' not in usage

@@ -14,7 +14,7 @@ behind the figure.
 Example::
 
     python tools/analysis_tools/expert_preference.py CONFIG CKPT \\
-        --out docs/expert_preference.png
+        --out work_dirs/expert_preference.png
 """
 import argparse
 import os.path as osp
@@ -28,12 +28,11 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from lt_analysis import (GROUP_COLOURS, GROUPS, Logits,  # noqa: E402
                          add_common_args, fmt, format_table, group_of,
                          load_logits, per_class_accuracy, save_figure,
-                         shot_groups)
+                         shot_groups, tool_parser)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Best expert of every class and per-group shares')
+    parser = tool_parser(__file__, __doc__)
     parser.add_argument('config', help='config of a multi-expert model')
     parser.add_argument('checkpoint', help='its checkpoint')
     add_common_args(parser)

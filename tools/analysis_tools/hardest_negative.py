@@ -29,12 +29,12 @@ import numpy as np
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from lt_analysis import (GROUPS, Logits, add_common_args, fmt,  # noqa: E402
-                         format_table, load_logits, save_figure, shot_groups)
+                         format_table, load_logits, save_figure, shot_groups,
+                         tool_parser)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Probability of the hardest negative class')
+    parser = tool_parser(__file__, __doc__)
     parser.add_argument('config', help='config of the model')
     parser.add_argument('checkpoint', help='checkpoint of the model')
     parser.add_argument(
@@ -121,6 +121,10 @@ def tables(models: Sequence[Logits], hists: Sequence[Dict[str, dict]]) -> str:
 def plot(models: Sequence[Logits], hists: Sequence[Dict[str, dict]]):
     """Three panels (many, medium, few), one step histogram per model.
 
+    The panel titles give the group's number of test images, and one
+    legend below the panels names the models, so that no legend covers a
+    histogram or a neighbouring panel.
+
     Returns:
         matplotlib.figure.Figure
     """
@@ -129,15 +133,21 @@ def plot(models: Sequence[Logits], hists: Sequence[Dict[str, dict]]):
     for ax, g in zip(axes, GROUPS):
         for m, h in zip(models, hists):
             ax.stairs(h[g]['fractions'] * 100, h[g]['edges'], lw=1.5,
-                      fill=len(models) == 1, alpha=0.8,
-                      label=f'{m.name} ({len(h[g]["values"])} imgs)')
-        ax.set_title(f'{g}-shot classes', fontsize=9)
+                      fill=len(models) == 1, alpha=0.8, label=m.name)
+        # one number, or one per model where their test sets differ
+        counts = list(dict.fromkeys(len(h[g]['values']) for h in hists))
+        counts = ' / '.join(str(n) for n in counts)
+        ax.set_title(f'{g}-shot classes ({counts} test imgs)', fontsize=9)
         ax.set_xlabel('probability of the hardest negative')
         ax.set_xlim(0, 1)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
     axes[0].set_ylabel('share of test images (%)')
     fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    # below the panels, outside every axes; save_figure's tight bounding
+    # box takes it in
+    fig.legend(handles, labels, loc='upper center', ncol=len(models),
+               bbox_to_anchor=(0.5, 0.), frameon=False, fontsize=9)
     return fig
 
 

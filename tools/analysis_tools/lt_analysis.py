@@ -43,6 +43,24 @@ GROUP_COLOURS = dict(many='#4C72B0', medium='#55A868', few='#C44E52')
 # ----------------------------------------------------------------------
 # command line
 # ----------------------------------------------------------------------
+def tool_parser(file: str, doc: str) -> argparse.ArgumentParser:
+    """The argument parser of the tool ``file``: its usage line names it by
+    its path from the repository root, and ``-h`` prints its docstring
+    ``doc`` (with the examples) as written.
+
+    Args:
+        file (str): The tool's ``__file__``.
+        doc (str): The tool's ``__doc__``.
+
+    Returns:
+        argparse.ArgumentParser: Without arguments yet.
+    """
+    return argparse.ArgumentParser(
+        prog=f'python tools/analysis_tools/{osp.basename(file)}',
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """Arguments every model-reading tool takes after ``config checkpoint``.
     """

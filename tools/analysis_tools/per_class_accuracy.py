@@ -15,7 +15,7 @@ Examples::
         --out work_dirs/per_class.png
     python tools/analysis_tools/per_class_accuracy.py SHIKE_CFG SHIKE_CKPT \\
         --compare BASELINE_CKPT --compare-config BASELINE_CONFIG \\
-        --names SHIKE baseline --out docs/per_class.png
+        --names SHIKE baseline --out work_dirs/per_class.png
     python tools/analysis_tools/per_class_accuracy.py CONFIG CKPT \\
         --per-expert --out work_dirs/experts.png
 """
@@ -31,12 +31,11 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from lt_analysis import (GROUPS, Logits, add_common_args, fmt,  # noqa: E402
                          format_table, group_means, group_of, load_logits,
                          per_class_accuracy, save_figure, shade_groups,
-                         shot_groups)
+                         shot_groups, tool_parser)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Per-class accuracy against training images')
+    parser = tool_parser(__file__, __doc__)
     parser.add_argument('config', help='config of the model')
     parser.add_argument('checkpoint', help='checkpoint of the model')
     parser.add_argument(

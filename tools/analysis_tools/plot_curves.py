@@ -33,7 +33,8 @@ import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from lt_analysis import fmt, format_table, save_figure  # noqa: E402
+from lt_analysis import (fmt, format_table, save_figure,  # noqa: E402
+                         tool_parser)
 
 from mmpretrain.utils import load_json_log  # noqa: E402
 
@@ -41,7 +42,7 @@ NOT_METRICS = ('step', 'epoch', 'iter', 'time', 'data_time', 'lr')
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Learning curves')
+    parser = tool_parser(__file__, __doc__)
     parser.add_argument(
         'logs',
         nargs='+',

@@ -27,9 +27,35 @@ def last_validation(work_dir: Path):
                      f'scalars.json: did the training finish?')
 
 
+def shown_path(path, cwd=None) -> str:
+    """``path`` relative to ``cwd`` (default: the current directory) when
+    it lies under it, else absolute; so that mmengine's absolute
+    ``last_checkpoint`` and a globbed relative ``best_*.pth`` read alike.
+
+    Args:
+        path (str | Path): A file, absolute or relative to ``cwd``.
+        cwd (str | Path, optional): The directory to show paths from.
+            Defaults to the current directory.
+
+    Returns:
+        str: The path to print.
+    """
+    cwd = Path(cwd or Path.cwd()).resolve()
+    path = Path(path)
+    path = (path if path.is_absolute() else cwd / path).resolve()
+    try:
+        return str(path.relative_to(cwd))
+    except ValueError:
+        return str(path)
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('work_dir', type=Path)
+    parser = argparse.ArgumentParser(
+        prog='python tools/analysis_tools/print_lt_results.py',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        'work_dir', type=Path, help='the --work-dir of tools/train.py')
     args = parser.parse_args(argv)
     metrics, run = last_validation(args.work_dir)
     lines = [('overall top-1', 'accuracy/top1'),
@@ -45,10 +71,10 @@ def main(argv=None):
     best = sorted(args.work_dir.glob('best_*.pth'))
     last = (args.work_dir / 'last_checkpoint')
     if last.is_file():
-        print(f'  last checkpoint: {last.read_text().strip()}')
+        print(f'  last checkpoint: {shown_path(last.read_text().strip())}')
     if best:
-        print(f'  best checkpoint: {best[-1]}')
-    print(f'  log: {next(run.glob("*.log"), run)}')
+        print(f'  best checkpoint: {shown_path(best[-1])}')
+    print(f'  log: {shown_path(next(run.glob("*.log"), run))}')
     return 0
 
 

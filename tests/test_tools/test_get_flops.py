@@ -1,0 +1,75 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""tools/analysis_tools/get_flops.py takes the input size from the config:
+the test pipeline's crop or resize, else the dataset's native image size;
+``--shape`` overrides it."""
+import re
+
+import pytest
+from mmengine.config import Config
+
+from tests.conftest import REPO_ROOT, check_command, run_command
+from tests.test_tools.test_analysis_tools import load_tool
+
+TOOL = REPO_ROOT / 'tools' / 'analysis_tools' / 'get_flops.py'
+QUICKSTART = 'configs/shike/shike_r32_fashion-mnist-lt-r100-1k_20e.py'
+
+flops = load_tool('get_flops')
+
+
+def size_of(config):
+    return flops.input_size_from_config(
+        Config.fromfile(str(REPO_ROOT / config)))[0]
+
+
+@pytest.mark.parametrize('config,size', [
+    (QUICKSTART, (28, 28)),
+    ('configs/ride/ride_r32-3e_fashion-mnist-lt-r100-1k_20e.py', (28, 28)),
+    ('configs/shike/shike_r32_cifar100-lt-r100.py', (32, 32)),
+    ('configs/shike/shike_r32_cifar10-lt-r100.py', (32, 32)),
+    ('configs/shike/shike_r50_imagenet-lt.py', (224, 224)),
+    ('configs/shike/shike_r152_places-lt.py', (224, 224)),
+    ('configs/ride/ride_r50-3e_inat2018.py', (224, 224)),
+])
+def test_input_size_of_the_configs(config, size):
+    assert size_of(config) == size
+
+
+def test_pipeline_sizes_follow_each_transform_convention():
+    size = flops.pipeline_size
+    # ImageNet-LT's test pipeline: short edge to 256, crop 224
+    assert size([dict(type='ResizeEdge', scale=256, edge='short'),
+                 dict(type='CenterCrop', crop_size=224)]) == (224, 224)
+    # ResizeEdge alone on a known size keeps the aspect ratio
+    assert size([dict(type='ResizeEdge', scale=64, edge='short')],
+                 (32, 48)) == (64, 96)
+    # mmcv's Resize and CenterCrop take (w, h); mmpretrain's crops (h, w)
+    assert size([dict(type='Resize', scale=(40, 30))]) == (30, 40)
+    assert size([dict(type='CenterCrop', crop_size=(40, 30))]) == (30, 40)
+    assert size([dict(type='RandomResizedCrop', scale=(30, 40))]) == (30, 40)
+    assert size([dict(type='Resize', scale_factor=2.0)], (28, 28)) == (56, 56)
+    # PackInputs keeps the size; nothing known stays unknown
+    assert size([dict(type='PackInputs')], (28, 28)) == (28, 28)
+    assert size([dict(type='PackInputs')]) is None
+
+
+def test_a_config_without_data_needs_shape():
+    cfg = Config.fromfile(
+        str(REPO_ROOT / 'configs/_base_/models/shike_r32_cifar.py'))
+    with pytest.raises(ValueError, match='pass --shape'):
+        flops.input_size_from_config(cfg)
+
+
+def test_quickstart_flops_at_28x28_and_the_shape_override(python):
+    out = check_command([python, TOOL, QUICKSTART]).stdout
+    assert 'Input shape: (3, 28, 28) (test_dataloader: FashionMNISTIDX, ' \
+        'native size)' in out
+    auto = int(re.search(r'FLOPs \(multiply-adds\): ([\d,]+)',
+                         out).group(1).replace(',', ''))
+    # 93 M multiply-adds; at 224 x 224 it would be 64 x more (5.93 G)
+    assert 50e6 < auto < 200e6
+    out = check_command([python, TOOL, QUICKSTART, '--shape', '32']).stdout
+    assert 'Input shape: (3, 32, 32) (--shape)' in out
+
+    bad = run_command([python, TOOL,
+                       'configs/_base_/models/shike_r32_cifar.py'])
+    assert bad.returncode != 0 and 'pass --shape H [W]' in bad.stdout

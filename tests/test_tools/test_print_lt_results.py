@@ -1,0 +1,58 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""tools/analysis_tools/print_lt_results.py (the quickstart's last lines):
+the last and the best checkpoint and the log are shown the same way,
+relative to the current directory when under it, absolute otherwise."""
+import json
+import re
+
+import pytest
+
+from tests.conftest import REPO_ROOT, check_command
+
+TOOL = REPO_ROOT / 'tools' / 'analysis_tools' / 'print_lt_results.py'
+
+
+def fake_work_dir(root):
+    """A work dir as mmengine leaves it: ``last_checkpoint`` holds an
+    absolute path, the best checkpoint is found by its name."""
+    work_dir = root / 'work_dirs' / 'quickstart'
+    run = work_dir / '20260101_000000'
+    (run / 'vis_data').mkdir(parents=True)
+    (run / '20260101_000000.log').write_text('log\n')
+    (run / 'vis_data' / 'scalars.json').write_text(json.dumps({
+        'accuracy/top1': 64.5, 'accuracy/many': 76.2,
+        'accuracy/medium': 50.9, 'accuracy/few': 55.6, 'step': 20}) + '\n')
+    (work_dir / 'epoch_20.pth').write_bytes(b'')
+    (work_dir / 'best_accuracy_top1_epoch_18.pth').write_bytes(b'')
+    (work_dir / 'last_checkpoint').write_text(
+        str((work_dir / 'epoch_20.pth').resolve()))
+    return work_dir
+
+
+def shown(stdout, what):
+    return re.search(rf'^  {what}: (.*)$', stdout, re.M).group(1)
+
+
+@pytest.mark.parametrize('absolute', [False, True])
+def test_checkpoints_are_shown_relative_to_the_current_dir(
+        tmp_path, python, absolute):
+    work_dir = fake_work_dir(tmp_path)
+    arg = work_dir.resolve() if absolute else 'work_dirs/quickstart'
+    out = check_command([python, TOOL, arg], cwd=tmp_path).stdout
+    assert 'overall top-1   64.50' in out
+    assert shown(out, 'last checkpoint') == 'work_dirs/quickstart/epoch_20.pth'
+    assert shown(out, 'best checkpoint') == \
+        'work_dirs/quickstart/best_accuracy_top1_epoch_18.pth'
+    assert shown(out, 'log') == \
+        'work_dirs/quickstart/20260101_000000/20260101_000000.log'
+
+
+def test_checkpoints_outside_the_current_dir_are_absolute(tmp_path, python):
+    work_dir = fake_work_dir(tmp_path / 'elsewhere')
+    (tmp_path / 'here').mkdir()
+    out = check_command([python, TOOL, work_dir],
+                        cwd=tmp_path / 'here').stdout
+    base = work_dir.resolve()
+    assert shown(out, 'last checkpoint') == str(base / 'epoch_20.pth')
+    assert shown(out, 'best checkpoint') == str(
+        base / 'best_accuracy_top1_epoch_18.pth')
