@@ -45,7 +45,9 @@ def main(argv=None):
     best = sorted(args.work_dir.glob('best_*.pth'))
     last = (args.work_dir / 'last_checkpoint')
     if last.is_file():
-        print(f'  last checkpoint: {last.read_text().strip()}')
+        # relative to the work directory (absolute in older runs)
+        target = args.work_dir.resolve() / last.read_text().strip()
+        print(f'  last checkpoint: {target}')
     if best:
         print(f'  best checkpoint: {best[-1]}')
     print(f'  log: {next(run.glob("*.log"), run)}')

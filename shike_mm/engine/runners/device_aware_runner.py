@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional, Union
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.dist import is_distributed
+from mmengine.dist import is_distributed, is_main_process
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
@@ -18,6 +18,8 @@ from shike_mm.utils.checkpoint_check import (CheckpointError,
                                              config_from_text,
                                              load_checkpoint_file,
                                              state_dict_mismatches)
+from shike_mm.engine.checkpoint_io import read_last_checkpoint
+from shike_mm.engine.work_dir_lock import WorkDirLock
 from shike_mm.utils.compile_support import compile_unavailable
 
 #: Config sections compared on resume (data, model, schedule), and the
@@ -166,6 +168,46 @@ class DeviceAwareRunner(Runner):
                     f'model.{name} ({type(module).__name__}): reduction='
                     f'{reduction!r} is not one of {LOSS_REDUCTIONS}')
         return model
+
+    # ------------------------------------------------------------------
+    # Training
+    # ------------------------------------------------------------------
+    def train(self) -> nn.Module:
+        """Train while holding the work directory's lock
+        (:class:`~shike_mm.engine.work_dir_lock.WorkDirLock`): a second
+        run in the same work directory refuses to start, naming the
+        first."""
+        lock = None
+        if is_main_process():
+            lock = WorkDirLock(self.work_dir, warn=self.logger.warning)
+            lock.acquire()
+        try:
+            return super().train()
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def load_or_resume(self) -> None:
+        """mmengine's ``load_or_resume``, reading ``last_checkpoint``
+        relative to the work directory
+        (:func:`~shike_mm.engine.checkpoint_io.read_last_checkpoint`) so
+        that a moved or copied work directory resumes, and failing with
+        the pointer's content when it names a missing file."""
+        if self._has_loaded:
+            return None
+        if self._resume and self._load_from is None:
+            resume_from = read_last_checkpoint(self.work_dir)
+            if resume_from is None:
+                self.logger.info(
+                    f'No last_checkpoint in {self.work_dir}: training '
+                    'starts from the beginning.')
+                return None
+            self.logger.info(
+                f'Auto resumed from the latest checkpoint {resume_from}.')
+            self.resume(resume_from)
+            self._has_loaded = True
+            return None
+        return super().load_or_resume()
 
     # ------------------------------------------------------------------
     # Checkpoints
