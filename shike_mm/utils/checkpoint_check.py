@@ -15,6 +15,8 @@ import ast
 import os.path as osp
 import pickle
 import re
+import struct
+import zipfile
 from collections import OrderedDict
 from typing import Any, Dict, List, Tuple
 
@@ -55,11 +57,11 @@ def load_checkpoint_file(filename: str, map_location='cpu') -> Any:
         CheckpointError: when the unpickler refuses the file.
     """
     from mmengine.runner.checkpoint import _load_checkpoint
+    local = '://' not in str(filename)
+    if local:
+        check_checkpoint_path(filename)
     try:
-        if '://' not in str(filename):
-            if not osp.isfile(filename):
-                raise FileNotFoundError(
-                    f'checkpoint file not found: {filename}')
+        if local:
             return torch.load(
                 filename, map_location=map_location, weights_only=True)
         return _load_checkpoint(filename, map_location=map_location)
@@ -70,6 +72,39 @@ def load_checkpoint_file(filename: str, map_location='cpu') -> Any:
             'strings, numpy arrays, mmengine HistoryBuffers); this file '
             'needs something else, which could run code. Use a checkpoint '
             'written by mmengine / shike-mm training.') from None
+    except (RuntimeError, EOFError, IndexError, ValueError,
+            zipfile.BadZipFile, struct.error) as err:
+        if not local or (type(err) is RuntimeError and not any(
+                word in str(err) for word in ('PytorchStreamReader',
+                                              'zip', 'EOF'))):
+            raise
+        size = osp.getsize(filename)
+        raise CheckpointError(
+            f'{filename} ({size} bytes) is not a readable checkpoint: it is '
+            'truncated or corrupt (an interrupted copy or save?). torch '
+            f'says: {str(err).strip().splitlines()[0][:200]}') from None
+
+
+def check_checkpoint_path(filename: str) -> None:
+    """Refuse a local checkpoint path that cannot hold a checkpoint.
+
+    Args:
+        filename (str): The path.
+
+    Raises:
+        FileNotFoundError: when nothing exists at ``filename``.
+        CheckpointError: for a directory or an empty (0-byte) file.
+    """
+    if osp.isdir(filename):
+        raise CheckpointError(
+            f'checkpoint {filename} is a directory, not a checkpoint file; '
+            'name a .pth file in it')
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint file not found: {filename}')
+    if osp.getsize(filename) == 0:
+        raise CheckpointError(
+            f'checkpoint {filename} is empty (0 bytes): the save or copy '
+            'that wrote it was interrupted')
 
 
 _LEAVES = (type(None), bool, int, float, complex, str, bytes, bytearray,
