@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Tuple
 import numpy as np
 import torch
 
-from .checkpoint_safe_globals import HISTORY_BUFFER_STATE
+from .checkpoint_safe_globals import HISTORY_BUFFER_STATE, allocation_budget
 
 
 class CheckpointError(RuntimeError):
@@ -62,8 +62,12 @@ def load_checkpoint_file(filename: str, map_location='cpu') -> Any:
         check_checkpoint_path(filename)
     try:
         if local:
-            return torch.load(
-                filename, map_location=map_location, weights_only=True)
+            # What numpy constructors may allocate before reading data is
+            # bounded by what the file can hold.
+            size = osp.getsize(filename)
+            with allocation_budget(size, f'the {size}-byte file'):
+                return torch.load(
+                    filename, map_location=map_location, weights_only=True)
         return _load_checkpoint(filename, map_location=map_location)
     except pickle.UnpicklingError as err:
         raise CheckpointError(
@@ -112,23 +116,40 @@ _LEAVES = (type(None), bool, int, float, complex, str, bytes, bytearray,
 _CONTAINERS = (dict, OrderedDict, list, tuple, set)
 
 
+def _instance_attributes(value) -> Dict[str, Any]:
+    try:
+        return object.__getattribute__(value, '__dict__')
+    except AttributeError:
+        return {}
+
+
 def _check_leaf(value, path: str, filename: str) -> None:
     if type(value) in _LEAVES:
         return
     if type(value) in (torch.Tensor, torch.nn.Parameter):
-        return
-    if type(value) is np.ndarray or isinstance(value, np.generic):
+        if value._backward_hooks:
+            raise CheckpointError(
+                f'{filename}: {path} carries backward hooks')
+    elif type(value) is np.ndarray or isinstance(value, np.generic):
         if value.dtype.hasobject:
             raise CheckpointError(
                 f'{filename}: {path} is a numpy object array; checkpoints '
                 'may hold numeric numpy data only')
-        return
-    if type(value) is np.dtype or isinstance(value, np.dtype):
-        return
-    raise CheckpointError(
-        f'{filename}: {path} is a {type(value).__module__}.'
-        f'{type(value).__qualname__}; a checkpoint may hold only plain data '
-        'there (dicts, lists, numbers, strings, tensors, numpy arrays)')
+    elif not isinstance(value, np.dtype):
+        raise CheckpointError(
+            f'{filename}: {path} is a {type(value).__module__}.'
+            f'{type(value).__qualname__}; a checkpoint may hold only plain '
+            'data there (dicts, lists, numbers, strings, tensors, numpy '
+            'arrays)')
+    # Nothing loaded may carry instance attributes: one named like a
+    # special method (``__deepcopy__``, ``__reduce_ex__``) would be called
+    # by ``copy.deepcopy`` instead of the type's own.
+    attrs = _instance_attributes(value)
+    if attrs:
+        raise CheckpointError(
+            f'{filename}: {path} (a {type(value).__qualname__}) carries '
+            f'instance attributes {sorted(map(str, attrs))[:5]}; loaded '
+            'objects may hold only what their type defines')
 
 
 def _check_history_buffer(value, path: str, filename: str) -> None:
