@@ -237,9 +237,9 @@ class DeviceAwareRunner(Runner):
         - when testing or resuming, tensors of the wrong shape, missing,
           unexpected or non-tensor entries, tensors holding nan/inf and
           tensors that cannot be copied into the model are an error naming
-          them (mmengine only warns, and evaluates a half-loaded model). Loading weights with
-          ``load_from`` for training keeps mmengine's warnings, so a
-          backbone can be fine-tuned with a new head.
+          them (mmengine only warns, and evaluates a half-loaded model).
+          Loading weights with ``load_from`` for training keeps mmengine's
+          warnings, so a backbone can be fine-tuned with a new head.
 
         Args:
             filename (str): Path or URL of the checkpoint.
