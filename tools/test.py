@@ -16,6 +16,7 @@ from mmengine.config import Config, DictAction
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from shike_mm.utils.checkpoint_check import check_checkpoint_path  # noqa: E402,E501
 from shike_mm.utils.runner_cli import build_runner, merge_common_args  # noqa: E402,E501
 
 
@@ -63,9 +64,8 @@ def parse_args():
 
 def merge_args(cfg: Config, args) -> Config:
     """Merge the test-only command-line arguments into the config."""
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(
-            f'checkpoint file not found: {args.checkpoint}')
+    if '://' not in args.checkpoint:
+        check_checkpoint_path(args.checkpoint)
     # --cfg-options first: they address the config as written (e.g.
     # test_evaluator.many_shot_thr), before --out turns the evaluator into
     # a list.

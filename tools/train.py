@@ -21,6 +21,7 @@ from mmengine.config import Config, DictAction
 # Make the repository importable when the package is not pip-installed.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from shike_mm.utils.checkpoint_check import check_checkpoint_path  # noqa: E402,E501
 from shike_mm.utils.runner_cli import build_runner, merge_common_args  # noqa: E402,E501
 from shike_mm.utils.schedule_scaling import rescale_schedule  # noqa: E402
 
@@ -108,9 +109,12 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.resume = True
         cfg.load_from = None
     elif args.resume is not None:
-        if not osp.isfile(args.resume):
+        try:
+            check_checkpoint_path(args.resume)
+        except FileNotFoundError:
             raise FileNotFoundError(
-                f'--resume: checkpoint file not found: {args.resume}')
+                f'--resume: checkpoint file not found: {args.resume}'
+            ) from None
         cfg.resume = True
         cfg.load_from = args.resume
     if args.resume_anyway:

@@ -10,7 +10,10 @@
 #   it reaches the weights and never saves non-finite weights,
 # - NumClassesCheckHook, which checks num_classes against the data's classes
 #   before the first step,
-# - a checkpoint every epoch keeping the last one and the best top-1.
+# - a checkpoint every epoch keeping the last one and the best top-1,
+#   written atomically (AtomicCheckpointHook: an older checkpoint is
+#   removed only once the new one is on disk and last_checkpoint names
+#   it; SIGTERM finishes the checkpoint being written, then exits).
 _base_ = 'mmpretrain::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['shike_mm'], allow_failed_imports=False)
@@ -27,7 +30,7 @@ default_hooks = dict(
     sync_buffers=dict(type='SyncBuffersHook'),
     finite_loss=dict(type='FiniteLossHook'),
     num_classes_check=dict(type='NumClassesCheckHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=1,
                     save_best='accuracy/top1', rule='greater'),
 )
 

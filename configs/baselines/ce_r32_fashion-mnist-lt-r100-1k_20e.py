@@ -15,5 +15,5 @@ train_dataloader = dict(dataset=dict(max_per_class=1000))
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=5),
-    checkpoint=dict(type='CheckpointHook', interval=4, max_keep_ckpts=1,
+    checkpoint=dict(type='AtomicCheckpointHook', interval=4, max_keep_ckpts=1,
                     save_best='accuracy/top1', rule='greater'))

@@ -11,5 +11,5 @@ _base_ = [
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     # keep the best top-1 and the last epoch
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=1,
                     save_best='accuracy/top1', rule='greater'))

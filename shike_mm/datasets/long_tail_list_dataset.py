@@ -1,9 +1,11 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
+import logging
 import os.path as osp
 from typing import List
 
 import numpy as np
 from mmengine.fileio import exists, list_from_file
+from mmengine.logging import print_log
 
 from mmpretrain.datasets import CustomDataset
 from mmpretrain.registry import DATASETS
@@ -23,8 +25,10 @@ class LongTailListDataset(CustomDataset):
     top of it this class
 
     - checks every label lies in ``[0, num_classes)``, ``num_classes`` being
-      the length of ``metainfo['classes']``; a bad or malformed line is an
-      error that names the file, the line number and the value;
+      the length of ``metainfo['classes']``; a bad or malformed line, a
+      duplicate line, an empty list and a UTF-8 byte-order mark are errors
+      that name the file and the line; a training list leaving classes
+      without images is reported (a warning naming them);
     - raises ``FileNotFoundError`` naming the image path when a listed image
       is missing at load time (paths are not checked up front: the lists
       hold up to ~440 K entries);
@@ -76,11 +80,23 @@ class LongTailListDataset(CustomDataset):
                 f'{cls}: list file {self.ann_file} does not exist (expected '
                 'one `relative/path label` per line under data_root '
                 f"'{self.data_root}').")
+        self._check_encoding()
         try:
             data_list = super().load_data_list()
         except ValueError:
             self._raise_malformed_line()
             raise
+        if not data_list:
+            raise ValueError(f'{cls}: list file {self.ann_file} is empty '
+                             '(no `relative/path label` lines).')
+        first_line = {}
+        for lineno, info in enumerate(data_list, start=1):
+            seen = first_line.setdefault(info['img_path'], lineno)
+            if seen != lineno:
+                raise ValueError(
+                    f'{cls}: {self.ann_file}, line {lineno}: duplicate of '
+                    f"line {seen} (image '{info['img_path']}'); each image "
+                    'must be listed once, or its class counts double.')
         if self.CLASSES is None:
             raise ValueError(
                 f'{cls}: the number of classes is unknown; give '
@@ -93,7 +109,37 @@ class LongTailListDataset(CustomDataset):
                     f'{cls}: {self.ann_file}, line {lineno}: label {label} '
                     f'is outside [0, {num_classes}) '
                     f"(image '{info['img_path']}').")
+        if not self.test_mode:
+            counts = np.bincount([info['gt_label'] for info in data_list],
+                                 minlength=num_classes)
+            empty = np.flatnonzero(counts == 0).tolist()
+            if empty:
+                # Reported, not refused: subsets of the benchmarks (and
+                # tests) legitimately leave classes out.
+                more = f' (and {len(empty) - 10} more)' if len(
+                    empty) > 10 else ''
+                print_log(
+                    f'{cls}: {self.ann_file} lists no image of '
+                    f'{len(empty)} of its {num_classes} classes: '
+                    f'{empty[:10]}{more}. They are never trained; '
+                    'class-count based losses and the many / medium / few '
+                    'groups treat them as 0-image classes.',
+                    logger='current', level=logging.WARNING)
         return data_list
+
+    def _check_encoding(self) -> None:
+        """Refuse a list file starting with a UTF-8 byte-order mark
+        (it would become part of the first image path)."""
+        if '://' in str(self.ann_file):
+            return
+        with open(self.ann_file, 'rb') as f:
+            head = f.read(3)
+        if head == b'\xef\xbb\xbf':
+            raise ValueError(
+                f'{type(self).__name__}: {self.ann_file}, line 1: starts '
+                'with a UTF-8 byte-order mark (BOM), which would become part '
+                'of the first image path; save the file as UTF-8 without '
+                'BOM.')
 
     def _raise_malformed_line(self) -> None:
         """Find the first line that is not ``path label`` and raise."""

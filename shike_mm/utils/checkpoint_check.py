@@ -15,13 +15,15 @@ import ast
 import os.path as osp
 import pickle
 import re
+import struct
+import zipfile
 from collections import OrderedDict
 from typing import Any, Dict, List, Tuple
 
 import numpy as np
 import torch
 
-from .checkpoint_safe_globals import HISTORY_BUFFER_STATE
+from .checkpoint_safe_globals import HISTORY_BUFFER_STATE, allocation_budget
 
 
 class CheckpointError(RuntimeError):
@@ -55,13 +57,17 @@ def load_checkpoint_file(filename: str, map_location='cpu') -> Any:
         CheckpointError: when the unpickler refuses the file.
     """
     from mmengine.runner.checkpoint import _load_checkpoint
+    local = '://' not in str(filename)
+    if local:
+        check_checkpoint_path(filename)
     try:
-        if '://' not in str(filename):
-            if not osp.isfile(filename):
-                raise FileNotFoundError(
-                    f'checkpoint file not found: {filename}')
-            return torch.load(
-                filename, map_location=map_location, weights_only=True)
+        if local:
+            # What numpy constructors may allocate before reading data is
+            # bounded by what the file can hold.
+            size = osp.getsize(filename)
+            with allocation_budget(size, f'the {size}-byte file'):
+                return torch.load(
+                    filename, map_location=map_location, weights_only=True)
         return _load_checkpoint(filename, map_location=map_location)
     except pickle.UnpicklingError as err:
         raise CheckpointError(
@@ -70,6 +76,39 @@ def load_checkpoint_file(filename: str, map_location='cpu') -> Any:
             'strings, numpy arrays, mmengine HistoryBuffers); this file '
             'needs something else, which could run code. Use a checkpoint '
             'written by mmengine / shike-mm training.') from None
+    except (RuntimeError, EOFError, IndexError, ValueError,
+            zipfile.BadZipFile, struct.error) as err:
+        if not local or (type(err) is RuntimeError and not any(
+                word in str(err) for word in ('PytorchStreamReader',
+                                              'zip', 'EOF'))):
+            raise
+        size = osp.getsize(filename)
+        raise CheckpointError(
+            f'{filename} ({size} bytes) is not a readable checkpoint: it is '
+            'truncated or corrupt (an interrupted copy or save?). torch '
+            f'says: {str(err).strip().splitlines()[0][:200]}') from None
+
+
+def check_checkpoint_path(filename: str) -> None:
+    """Refuse a local checkpoint path that cannot hold a checkpoint.
+
+    Args:
+        filename (str): The path.
+
+    Raises:
+        FileNotFoundError: when nothing exists at ``filename``.
+        CheckpointError: for a directory or an empty (0-byte) file.
+    """
+    if osp.isdir(filename):
+        raise CheckpointError(
+            f'checkpoint {filename} is a directory, not a checkpoint file; '
+            'name a .pth file in it')
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint file not found: {filename}')
+    if osp.getsize(filename) == 0:
+        raise CheckpointError(
+            f'checkpoint {filename} is empty (0 bytes): the save or copy '
+            'that wrote it was interrupted')
 
 
 _LEAVES = (type(None), bool, int, float, complex, str, bytes, bytearray,
@@ -77,23 +116,40 @@ _LEAVES = (type(None), bool, int, float, complex, str, bytes, bytearray,
 _CONTAINERS = (dict, OrderedDict, list, tuple, set)
 
 
+def _instance_attributes(value) -> Dict[str, Any]:
+    try:
+        return object.__getattribute__(value, '__dict__')
+    except AttributeError:
+        return {}
+
+
 def _check_leaf(value, path: str, filename: str) -> None:
     if type(value) in _LEAVES:
         return
     if type(value) in (torch.Tensor, torch.nn.Parameter):
-        return
-    if type(value) is np.ndarray or isinstance(value, np.generic):
+        if value._backward_hooks:
+            raise CheckpointError(
+                f'{filename}: {path} carries backward hooks')
+    elif type(value) is np.ndarray or isinstance(value, np.generic):
         if value.dtype.hasobject:
             raise CheckpointError(
                 f'{filename}: {path} is a numpy object array; checkpoints '
                 'may hold numeric numpy data only')
-        return
-    if type(value) is np.dtype or isinstance(value, np.dtype):
-        return
-    raise CheckpointError(
-        f'{filename}: {path} is a {type(value).__module__}.'
-        f'{type(value).__qualname__}; a checkpoint may hold only plain data '
-        'there (dicts, lists, numbers, strings, tensors, numpy arrays)')
+    elif not isinstance(value, np.dtype):
+        raise CheckpointError(
+            f'{filename}: {path} is a {type(value).__module__}.'
+            f'{type(value).__qualname__}; a checkpoint may hold only plain '
+            'data there (dicts, lists, numbers, strings, tensors, numpy '
+            'arrays)')
+    # Nothing loaded may carry instance attributes: one named like a
+    # special method (``__deepcopy__``, ``__reduce_ex__``) would be called
+    # by ``copy.deepcopy`` instead of the type's own.
+    attrs = _instance_attributes(value)
+    if attrs:
+        raise CheckpointError(
+            f'{filename}: {path} (a {type(value).__qualname__}) carries '
+            f'instance attributes {sorted(map(str, attrs))[:5]}; loaded '
+            'objects may hold only what their type defines')
 
 
 def _check_history_buffer(value, path: str, filename: str) -> None:

@@ -36,6 +36,8 @@ So a checkpoint can reach no callable beyond these reconstruction functions;
 everything else is refused while unpickling.
 """
 import pickle
+import threading
+from contextlib import contextmanager
 from typing import List
 
 import numpy as np
@@ -154,18 +156,106 @@ def checked_history_buffer_setstate(self, state) -> None:
         _count_history=histories[1])
 
 
-def _numpy_globals() -> List[object]:
-    """Numpy classes and functions used when pickling arrays and scalars,
-    plus the numpy 1.x names of the two functions (``numpy.core`` became
-    ``numpy._core`` in numpy 2)."""
+#: What numpy constructors may allocate while unpickling when the size of
+#: the file is not known (a plain ``torch.load`` in user code);
+#: :func:`shike_mm.utils.checkpoint_check.load_checkpoint_file` allows the
+#: size of the file instead.
+DEFAULT_ALLOCATION_LIMIT = 64 * 2**20
+_budget = threading.local()
+
+
+@contextmanager
+def allocation_budget(nbytes: int, source: str):
+    """Bound what :func:`checked_reconstruct` and :func:`checked_scalar`
+    may allocate, together, while unpickling in this thread.
+
+    Args:
+        nbytes (int): The budget in bytes.
+        source (str): Named in the error (``'the 1200-byte file x.pth'``).
+    """
+    previous = getattr(_budget, 'state', None)
+    _budget.state = [nbytes, source]
+    try:
+        yield
+    finally:
+        _budget.state = previous
+
+
+def _charge(nbytes: int, what: str) -> None:
+    state = getattr(_budget, 'state', None)
+    if state is None:
+        state = [DEFAULT_ALLOCATION_LIMIT, 'the default limit']
+    if nbytes > state[0]:
+        raise pickle.UnpicklingError(
+            f'the checkpoint asks to allocate {nbytes} bytes for {what} '
+            f'before any data is read; loading may allocate at most '
+            f'{state[0]} more bytes this way ({state[1]}). Such an object '
+            'is not built from data in the file, so the file is refused')
+    state[0] -= nbytes
+
+
+class NdarrayName:
+    """What the name ``numpy.ndarray`` resolves to in a checkpoint.
+
+    numpy pickles an array as ``_reconstruct(numpy.ndarray, (0,), b'b')``
+    followed by its state; :func:`checked_reconstruct` maps this class to
+    :class:`numpy.ndarray`. Building it directly (``NEWOBJ``, which
+    would allocate any shape the file names) is refused.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        raise pickle.UnpicklingError(
+            'the checkpoint creates a numpy.ndarray directly (NEWOBJ); '
+            'numpy writes arrays with _reconstruct only')
+
+
+def checked_reconstruct(subtype, shape, dtype):
+    """numpy's ``_reconstruct`` for plain arrays, refusing allocations
+    beyond the budget (:func:`allocation_budget`)."""
+    if subtype is not NdarrayName and subtype is not np.ndarray:
+        raise pickle.UnpicklingError(
+            f'the checkpoint reconstructs a {subtype!r}; only '
+            'numpy.ndarray is allowed')
+    if type(shape) is not tuple or not all(
+            type(n) is int and n >= 0 for n in shape):
+        raise pickle.UnpicklingError(
+            f'numpy array shape {shape!r:.60} is not a tuple of '
+            'non-negative ints')
+    nbytes = int(np.prod(shape, dtype=object)) * np.dtype(dtype).itemsize
+    _charge(nbytes, f'a numpy array of shape {shape}')
+    return _numpy_functions()[0](np.ndarray, shape, dtype)
+
+
+def checked_scalar(dtype, *args):
+    """numpy's ``scalar``; without data it allocates ``dtype.itemsize``
+    bytes, which count against the budget."""
+    if not args and isinstance(dtype, np.dtype):
+        _charge(dtype.itemsize, f'a numpy scalar of dtype {dtype}')
+    return _numpy_functions()[1](dtype, *args)
+
+
+def _numpy_functions():
     try:  # numpy >= 2
         from numpy._core.multiarray import _reconstruct, scalar
     except ImportError:  # numpy 1.x
         from numpy.core.multiarray import _reconstruct, scalar
-    globals_: List[object] = [_reconstruct, scalar, np.ndarray, np.dtype]
+    return _reconstruct, scalar
+
+
+def _numpy_globals() -> List[object]:
+    """Numpy classes and (checked) functions used when pickling arrays and
+    scalars, under their numpy 1.x and 2.x module paths (``numpy.core``
+    became ``numpy._core`` in numpy 2)."""
+    # ``numpy.ndarray`` resolves to NdarrayName. ndarray itself must be in
+    # the allow-list for BUILD (``ndarray.__setstate__``) to be allowed;
+    # it is registered under a name containing a newline, which the
+    # GLOBAL opcode (one name per line) can never produce.
+    globals_: List[object] = [(NdarrayName, 'numpy.ndarray'),
+                              (np.ndarray, 'numpy.ndarray\n(state only)'),
+                              np.dtype]
     for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
-        globals_.append((_reconstruct, f'{module}._reconstruct'))
-        globals_.append((scalar, f'{module}.scalar'))
+        globals_.append((checked_reconstruct, f'{module}._reconstruct'))
+        globals_.append((checked_scalar, f'{module}.scalar'))
     # The dtype classes (``numpy.dtypes.Float64DType`` ...) are pickled by
     # reference since numpy 1.25; allow every concrete one.
     dtypes = getattr(np, 'dtypes', None)

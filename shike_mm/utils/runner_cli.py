@@ -35,6 +35,7 @@ def merge_common_args(cfg: Config, args) -> Config:
                                 osp.splitext(osp.basename(args.config))[0])
 
     if args.cfg_options is not None:
+        check_top_level_keys(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
 
     for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -52,6 +53,45 @@ def merge_common_args(cfg: Config, args) -> Config:
             merged.persistent_workers = False
         cfg[field] = merged
     return cfg
+
+
+#: Top-level entries read by the runner or the tools although a config
+#: need not set them.
+EXTRA_TOP_LEVEL_KEYS = ('runner_type', 'resume_anyway', 'compile',
+                        'find_unused_parameters', 'custom_imports',
+                        'launcher', 'work_dir', 'experiment_name')
+
+
+def check_top_level_keys(cfg: Config, options: dict) -> None:
+    """Refuse ``--cfg-options`` whose top-level key is neither in the
+    config nor read by the runner (``traincfg.max_epochs=2`` would be
+    merged silently and ignored), suggesting the nearest known key.
+
+    Args:
+        cfg (Config): The loaded config.
+        options (dict): The parsed ``--cfg-options``.
+
+    Raises:
+        ValueError: naming the option and the nearest known key.
+    """
+    import difflib
+    import inspect
+
+    from mmengine.runner import Runner
+    known = set(cfg.keys()) | set(EXTRA_TOP_LEVEL_KEYS) | set(
+        inspect.signature(Runner.__init__).parameters) - {'self'}
+    for option in options:
+        top = option.split('.')[0]
+        if top in known:
+            continue
+        near = difflib.get_close_matches(top, sorted(known), n=1)
+        hint = ''
+        if near:
+            fixed = near[0] + option[len(top):]
+            hint = f"; did you mean '{near[0]}' ({fixed})?"
+        raise ValueError(
+            f'--cfg-options {option}: the config has no top-level entry '
+            f"'{top}'{hint} (an unknown entry would be ignored)")
 
 
 def build_runner(cfg: Config):

@@ -110,3 +110,74 @@ class Float64ImageClassifier(ImageClassifier):
 
     def extract_feat(self, inputs, stage='neck'):
         return super().extract_feat(inputs.double(), stage)
+
+
+@HOOKS.register_module()
+class KillAfterCheckpointRemovalHook(Hook):
+    """SIGKILL the process the instant a checkpoint file has been removed
+    (right after ``os.remove`` of a ``.pth`` returns): the worst moment for
+    a checkpoint hook that removes the outdated checkpoint first."""
+
+    priority = 'LOWEST'
+
+    def before_train(self, runner) -> None:
+        real_remove = os.remove
+
+        def remove(path, *args, **kwargs):
+            real_remove(path, *args, **kwargs)
+            if str(path).endswith('.pth'):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        os.remove = remove
+
+
+@HOOKS.register_module()
+class DiskFullAtEpochHook(Hook):
+    """From epoch ``epoch`` (1-based) on, every file mmengine writes gets
+    half its bytes and then ``OSError(ENOSPC)``, as on a full disk."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def before_train_epoch(self, runner) -> None:
+        if runner.epoch + 1 != self.epoch:
+            return
+        import errno
+
+        from mmengine.fileio.backends import LocalBackend
+
+        def put(backend, obj, filepath):
+            with open(filepath, 'wb') as f:
+                f.write(obj[:len(obj) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC),
+                          str(filepath))
+
+        LocalBackend.put = put
+
+
+@HOOKS.register_module()
+class SigtermHook(Hook):
+    """Send SIGTERM to this process after training iteration ``iteration``
+    (1-based, over the run), or, with ``in_save=True``, while the
+    checkpoint of epoch ``epoch`` is being saved."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, iteration: int = 0, epoch: int = 0,
+                 in_save: bool = False) -> None:
+        self.iteration = iteration
+        self.epoch = epoch
+        self.in_save = in_save
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        if not self.in_save and runner.iter + 1 == self.iteration:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def before_save_checkpoint(self, runner, checkpoint) -> None:
+        # the epoch checkpoint (the best one has no optimizer state)
+        if (self.in_save and 'optimizer' in checkpoint
+                and checkpoint['meta']['epoch'] == self.epoch):
+            os.kill(os.getpid(), signal.SIGTERM)

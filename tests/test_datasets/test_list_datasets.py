@@ -92,3 +92,44 @@ def test_missing_image_named_at_load_time(tmp_path):
 def test_missing_list_file(tmp_path):
     with pytest.raises(FileNotFoundError, match='ImageNet_LT_val.txt'):
         ImageNetLT(data_root=str(tmp_path), ann_file='ImageNet_LT_val.txt')
+
+
+def _lt_list(tmp_path, lines, test_mode=False, raw=None):
+    from shike_mm.datasets.long_tail_list_dataset import LongTailListDataset
+    if raw is None:
+        _write_list(str(tmp_path), lines)
+    else:
+        (tmp_path / 'list.txt').write_bytes(raw)
+    return LongTailListDataset(data_root=str(tmp_path), ann_file='list.txt',
+                               metainfo=dict(classes=('a', 'b', 'c')),
+                               test_mode=test_mode)
+
+
+def test_duplicate_line_names_both_lines(tmp_path):
+    with pytest.raises(ValueError, match=r'list.txt, line 3: duplicate of '
+                       r"line 1 \(image '.*a/1.jpg'\)"):
+        _lt_list(tmp_path, ['a/1.jpg 0', 'b/1.jpg 1', 'a/1.jpg 0',
+                            'c/1.jpg 2'])
+
+
+def test_empty_list_file_is_refused(tmp_path):
+    with pytest.raises(ValueError, match='list file .*list.txt is empty'):
+        _lt_list(tmp_path, None, raw=b'')
+
+
+def test_byte_order_mark_is_refused(tmp_path):
+    with pytest.raises(ValueError, match='list.txt, line 1: starts with a '
+                       'UTF-8 byte-order mark'):
+        _lt_list(tmp_path, None,
+                 raw='\ufeffa/1.jpg 0\nb/1.jpg 1\nc/1.jpg 2\n'.encode())
+
+
+def test_class_without_images_is_reported(tmp_path, capsys):
+    from mmengine.logging import MMLogger
+    MMLogger.get_instance('list-datasets')  # print_log's 'current' logger
+    ds = _lt_list(tmp_path, ['a/1.jpg 0', 'c/1.jpg 2'])
+    assert ds.class_counts == [1, 0, 1]
+    assert ('list.txt lists no image of 1 of its 3 classes: [1]. They are '
+            'never trained') in capsys.readouterr().out
+    _lt_list(tmp_path, ['a/1.jpg 0', 'c/1.jpg 2'], test_mode=True)
+    assert 'lists no image' not in capsys.readouterr().out

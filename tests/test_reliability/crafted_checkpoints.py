@@ -73,3 +73,37 @@ def with_message_hub_entry(checkpoint, where, key, value):
 def save(obj, path):
     torch.save(obj, path)
     return path
+
+
+class PickledReconstruct:
+    """Pickles as numpy's ``_reconstruct(ndarray, shape, 'b')`` with no
+    state: an array of ``shape`` allocated from nothing in the file."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def __reduce__(self):
+        from numpy._core.multiarray import _reconstruct
+        return _reconstruct, (np.ndarray, self.shape, b'b')
+
+
+def new_array_pickle(length):
+    """Pickle bytes of ``ndarray.__new__(ndarray, (length, ))`` (NEWOBJ),
+    written by hand: no object pickles itself this way."""
+    import pickle
+    import struct
+    return (pickle.PROTO + b'\x02' + pickle.GLOBAL + b'numpy\nndarray\n'
+            + pickle.BININT + struct.pack('<i', length) + pickle.TUPLE1
+            + pickle.TUPLE1 + pickle.NEWOBJ + pickle.STOP)
+
+
+class PickledEmptyScalar:
+    """Pickles as numpy's ``scalar(dtype)`` without data: a void scalar of
+    ``nbytes`` bytes."""
+
+    def __init__(self, nbytes):
+        self.nbytes = nbytes
+
+    def __reduce__(self):
+        from numpy._core.multiarray import scalar
+        return scalar, (np.dtype(f'V{self.nbytes}'), )

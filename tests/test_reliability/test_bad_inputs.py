@@ -64,3 +64,19 @@ def test_balanced_softmax_unknown_reduction():
     loss = MODELS.build(dict(type='BalancedSoftmaxLoss', reduction='sum',
                              class_counts=[3, 2, 1]))
     assert loss(torch.zeros(2, 3), torch.tensor([0, 1])).ndim == 0
+
+
+def test_unknown_top_level_cfg_option_suggests_nearest(tmp_path, tiny_root,
+                                                      python):
+    from tests.conftest import run_command
+    from tests.test_reliability.conftest import (TINY_CONFIG,
+                                                 tiny_data_options)
+    proc = run_command([python, 'tools/train.py', TINY_CONFIG, '--work-dir',
+                        tmp_path, '--cfg-options',
+                        *tiny_data_options(tiny_root),
+                        'traincfg.max_epochs=2'])
+    assert proc.returncode != 0
+    assert ("ValueError: --cfg-options traincfg.max_epochs: the config has "
+            "no top-level entry 'traincfg'; did you mean 'train_cfg' "
+            '(train_cfg.max_epochs)?') in proc.stdout
+    assert 'Epoch(train)' not in proc.stdout

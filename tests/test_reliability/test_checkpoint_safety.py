@@ -5,6 +5,7 @@ structural check, on ``tools/train.py --resume`` and ``tools/test.py``; real
 mmengine checkpoints (including empty numpy arrays) still load."""
 import io
 import pickle
+import re
 from collections import OrderedDict
 
 import numpy as np
@@ -173,3 +174,57 @@ def test_legacy_meta_config_is_not_executed(tmp_path, tiny_root, tiny_run,
                           'train_cfg.max_epochs=1'])
     assert 'resumed epoch: 1' in proc.stdout
     assert not marker.exists()
+
+
+@pytest.mark.parametrize('make, what', [
+    (lambda n: crafted.PickledReconstruct((n, )),
+     'a numpy array of shape'),
+    (lambda n: crafted.PickledEmptyScalar(n), 'a numpy scalar of dtype'),
+])
+def test_allocation_is_bounded_by_the_file_size(tmp_path, make, what):
+    from shike_mm.utils.checkpoint_check import (CheckpointError,
+                                                 load_checkpoint_file)
+    path = crafted.save({'meta': {'buffer': make(256 * 2**20)}},
+                        tmp_path / 'alloc.pth')
+    size = path.stat().st_size
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint_file(str(path))
+    message = str(err.value)
+    assert f'refused to load checkpoint {path}' in message
+    assert f'asks to allocate {256 * 2**20} bytes for {what}' in message
+    assert f'at most {size} more bytes this way (the {size}-byte file)' \
+        in message
+    # outside load_checkpoint_file the default limit applies
+    refused({'x': make(256 * 2**20)}, 'the default limit')
+    # small ones are fine
+    assert roundtrip({'x': make(16)})['x'].nbytes == 16
+
+
+def test_numpy_array_built_with_newobj_is_refused():
+    import shike_mm  # noqa: F401
+    from torch import _weights_only_unpickler
+    data = crafted.new_array_pickle(256 * 2**20)
+    with pytest.raises(pickle.UnpicklingError,
+                       match='creates a numpy.ndarray directly'):
+        _weights_only_unpickler.load(io.BytesIO(data))
+
+
+def test_no_loaded_object_carries_instance_attributes(tmp_path):
+    from shike_mm.utils.checkpoint_check import (CheckpointError,
+                                                 check_checkpoint_structure)
+    tensor = torch.ones(2)
+    tensor.__deepcopy__ = np.dtype  # shadows Tensor.__deepcopy__
+    param = torch.nn.Parameter(torch.ones(2))
+    param.__copy__ = np.dtype
+    for value, where in ((tensor, "checkpoint['meta']['t']"),
+                         (param, "checkpoint['state_dict']['w']")):
+        checkpoint = {'meta': {'t': torch.ones(1)},
+                      'state_dict': {'w': torch.ones(1)}}
+        key = 'meta' if 'meta' in where else 'state_dict'
+        checkpoint[key]['t' if key == 'meta' else 'w'] = value
+        loaded = roundtrip(checkpoint)  # the unpickler lets it through
+        with pytest.raises(CheckpointError,
+                           match=re.escape(where) + r' \(a (Tensor|'
+                           r'Parameter)\) carries instance attributes '
+                           r"\['__(deepcopy|copy)__'\]"):
+            check_checkpoint_structure(loaded, 'x.pth')

@@ -71,7 +71,9 @@ def main(argv=None):
     best = sorted(args.work_dir.glob('best_*.pth'))
     last = (args.work_dir / 'last_checkpoint')
     if last.is_file():
-        print(f'  last checkpoint: {shown_path(last.read_text().strip())}')
+        # relative to the work directory (absolute in older runs)
+        target = args.work_dir / last.read_text().strip()
+        print(f'  last checkpoint: {shown_path(target)}')
     if best:
         print(f'  best checkpoint: {shown_path(best[-1])}')
     print(f'  log: {shown_path(next(run.glob("*.log"), run))}')

@@ -1,4 +1,5 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .class_counts_hook import ClassCountsHook
 from .decoupled_retrain_hook import DecoupledRetrainHook
 from .epoch_seed_hook import EpochSeedHook
@@ -7,6 +8,7 @@ from .num_classes_check_hook import NumClassesCheckHook
 from .routing_cost_hook import RoutingCostHook
 
 __all__ = [
-    'ClassCountsHook', 'DecoupledRetrainHook', 'EpochSeedHook',
-    'FiniteLossHook', 'NumClassesCheckHook', 'RoutingCostHook'
+    'AtomicCheckpointHook', 'ClassCountsHook', 'DecoupledRetrainHook',
+    'EpochSeedHook', 'FiniteLossHook', 'NumClassesCheckHook',
+    'RoutingCostHook'
 ]

@@ -1,6 +1,8 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 from typing import List, Optional
 
+import numpy as np
+import torch
 from mmengine.dataset import BaseDataset
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
@@ -90,8 +92,10 @@ class ClassCountsHook(Hook):
             return
         stored = (checkpoint.get('meta') or {}).get('class_counts', None)
         if stored is not None:
-            self._set(runner, [int(c) for c in stored],
-                      'the checkpoint (meta.class_counts)')
+            self._set(runner, checked_class_counts(
+                stored, self._expected_classes(runner),
+                getattr(runner, '_load_from', None) or 'the checkpoint'),
+                'the checkpoint (meta.class_counts)')
             return
         from shike_mm.datasets import get_class_counts
         try:
@@ -110,6 +114,16 @@ class ClassCountsHook(Hook):
                 'provides training class counts; shot groups unavailable.')
             return
         self._set(runner, counts, 'the training set of the config')
+
+    def _expected_classes(self, runner) -> Optional[int]:
+        """``num_classes`` of this hook, else of the model's head."""
+        if self.num_classes is not None:
+            return self.num_classes
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        head = getattr(model, 'head', None)
+        num = getattr(head, 'num_classes', None)
+        return num if isinstance(num, int) else None
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """Store the counts with the model."""
@@ -149,3 +163,51 @@ class ClassCountsHook(Hook):
                     receivers.append(
                         f'{loop_name[1:]}.{type(metric).__name__}')
         return receivers
+
+
+def checked_class_counts(stored, num_classes: Optional[int],
+                         filename: str) -> List[int]:
+    """Validate ``meta['class_counts']`` of a loaded checkpoint.
+
+    Args:
+        stored: The stored value.
+        num_classes (int, optional): The number of classes the model
+            predicts; the counts must have this length.
+        filename (str): Named in the error.
+
+    Returns:
+        list[int]: The counts.
+
+    Raises:
+        ValueError: naming ``meta.class_counts`` and what is wrong (not a
+            list, non-numeric or negative entries, all zero, wrong
+            length).
+    """
+    where = f'{filename}: meta.class_counts'
+    if isinstance(stored, (torch.Tensor, np.ndarray)):
+        stored = stored.tolist()
+    if not isinstance(stored, (list, tuple)):
+        raise ValueError(
+            f'{where} must be a list of per-class image counts, got a '
+            f'{type(stored).__name__} ({stored!r:.60})')
+    counts = []
+    for i, value in enumerate(stored):
+        if isinstance(value, np.generic):
+            value = value.item()
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or value != int(value) or value < 0):
+            raise ValueError(
+                f'{where}[{i}] is {value!r:.60}; every entry must be a '
+                'non-negative whole number of training images')
+        counts.append(int(value))
+    if num_classes is not None and len(counts) != num_classes:
+        raise ValueError(
+            f'{where} has {len(counts)} entries but the model predicts '
+            f'{num_classes} classes: the checkpoint does not belong to '
+            'this config, or its meta was edited')
+    if not counts or sum(counts) == 0:
+        raise ValueError(
+            f'{where} is all zeros ({len(counts)} entries): no class has a '
+            'training image, so the many / medium / few groups and the '
+            'class priors would be meaningless')
+    return counts

@@ -111,8 +111,9 @@ class FiniteLossHook(Hook):
                 f' and {len(bad) - 10} more' if len(bad) > 10 else '')
             raise FloatingPointError(
                 f'not saving the checkpoint of epoch {runner.epoch + 1}: '
-                f'{len(bad)} tensor(s) hold nan/inf ({shown}). The last '
-                'checkpoint written stays the one --resume picks.')
+                f'{len(bad)} tensor(s) hold nan/inf ({shown}). Nothing '
+                'was removed: with AtomicCheckpointHook (the default) the '
+                'last checkpoint written stays the one --resume picks.')
 
 
 def non_finite_tensors(state_dict: Dict[str, torch.Tensor]) -> List[str]:

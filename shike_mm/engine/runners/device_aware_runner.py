@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional, Union
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.dist import is_distributed
+from mmengine.dist import is_distributed, is_main_process
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
@@ -18,6 +18,9 @@ from shike_mm.utils.checkpoint_check import (CheckpointError,
                                              config_from_text,
                                              load_checkpoint_file,
                                              state_dict_mismatches)
+from shike_mm.engine.checkpoint_io import read_last_checkpoint
+from shike_mm.engine.hooks.finite_loss_hook import non_finite_tensors
+from shike_mm.engine.work_dir_lock import WorkDirLock
 from shike_mm.utils.compile_support import compile_unavailable
 
 #: Config sections compared on resume (data, model, schedule), and the
@@ -168,6 +171,46 @@ class DeviceAwareRunner(Runner):
         return model
 
     # ------------------------------------------------------------------
+    # Training
+    # ------------------------------------------------------------------
+    def train(self) -> nn.Module:
+        """Train while holding the work directory's lock
+        (:class:`~shike_mm.engine.work_dir_lock.WorkDirLock`): a second
+        run in the same work directory refuses to start, naming the
+        first."""
+        lock = None
+        if is_main_process():
+            lock = WorkDirLock(self.work_dir, warn=self.logger.warning)
+            lock.acquire()
+        try:
+            return super().train()
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def load_or_resume(self) -> None:
+        """mmengine's ``load_or_resume``, reading ``last_checkpoint``
+        relative to the work directory
+        (:func:`~shike_mm.engine.checkpoint_io.read_last_checkpoint`) so
+        that a moved or copied work directory resumes, and failing with
+        the pointer's content when it names a missing file."""
+        if self._has_loaded:
+            return None
+        if self._resume and self._load_from is None:
+            resume_from = read_last_checkpoint(self.work_dir)
+            if resume_from is None:
+                self.logger.info(
+                    f'No last_checkpoint in {self.work_dir}: training '
+                    'starts from the beginning.')
+                return None
+            self.logger.info(
+                f'Auto resumed from the latest checkpoint {resume_from}.')
+            self.resume(resume_from)
+            self._has_loaded = True
+            return None
+        return super().load_or_resume()
+
+    # ------------------------------------------------------------------
     # Checkpoints
     # ------------------------------------------------------------------
     _checkpoint_must_fit = False
@@ -191,11 +234,12 @@ class DeviceAwareRunner(Runner):
           as Python) is dropped;
         - when resuming, the checkpoint's config is compared with the
           current one (:meth:`check_resumed_config`);
-        - when testing or resuming, tensors of the wrong shape, and missing
-          or unexpected tensors, are an error naming them (mmengine only
-          warns, and evaluates a half-loaded model). Loading weights with
-          ``load_from`` for training keeps mmengine's warnings, so a
-          backbone can be fine-tuned with a new head.
+        - when testing or resuming, tensors of the wrong shape, missing,
+          unexpected or non-tensor entries, tensors holding nan/inf and
+          tensors that cannot be copied into the model are an error naming
+          them (mmengine only warns, and evaluates a half-loaded model).
+          Loading weights with ``load_from`` for training keeps mmengine's
+          warnings, so a backbone can be fine-tuned with a new head.
 
         Args:
             filename (str): Path or URL of the checkpoint.
@@ -215,10 +259,20 @@ class DeviceAwareRunner(Runner):
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(
             self.model) else self.model
-        if self._checkpoint_must_fit:
+        if not self._checkpoint_must_fit:
+            checkpoint = _load_checkpoint_to_model(
+                model, checkpoint, strict, revise_keys=revise_keys)
+        else:
             self._check_weights_fit(model, checkpoint, filename, revise_keys)
-        checkpoint = _load_checkpoint_to_model(
-            model, checkpoint, strict, revise_keys=revise_keys)
+            try:
+                # strict: a tensor that cannot be copied is an error, not
+                # a logged warning before evaluating a random layer
+                checkpoint = _load_checkpoint_to_model(
+                    model, checkpoint, True, revise_keys=revise_keys)
+            except RuntimeError as err:
+                raise CheckpointError(
+                    f'checkpoint {filename}: tensors could not be copied '
+                    f'into the model:\n{err}') from None
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
@@ -229,10 +283,14 @@ class DeviceAwareRunner(Runner):
         state_dict = checkpoint.get('state_dict', checkpoint)
         mismatched, missing, unexpected = state_dict_mismatches(
             model, state_dict, revise_keys)
+        not_tensors = [f'{key}: a {type(value).__name__}'
+                       for key, value in state_dict.items()
+                       if not isinstance(value, torch.Tensor)]
         problems: List[str] = []
         for title, names in (('shape mismatch', mismatched),
                              ('missing from the checkpoint', missing),
-                             ('not in the model', unexpected)):
+                             ('not in the model', unexpected),
+                             ('not a tensor', not_tensors)):
             if names:
                 shown = '\n    '.join(names[:20])
                 more = (f'\n    ... and {len(names) - 20} more'
@@ -245,6 +303,15 @@ class DeviceAwareRunner(Runner):
                 'config:\n' + '\n'.join(problems) + '\nIs it the '
                 'checkpoint of this config (number of classes, backbone, '
                 'head)?')
+        bad = non_finite_tensors(state_dict)
+        if bad:
+            shown = ', '.join(bad[:10]) + (
+                f' and {len(bad) - 10} more' if len(bad) > 10 else '')
+            raise CheckpointError(
+                f'checkpoint {filename}: {len(bad)} tensor(s) hold nan/inf '
+                f'({shown}); evaluating or resuming it would give '
+                'meaningless results. The run that wrote it diverged: use '
+                'an earlier checkpoint.')
 
     def check_resumed_config(self, checkpoint: dict, filename: str) -> None:
         """Compare the config stored in a checkpoint with the current one.

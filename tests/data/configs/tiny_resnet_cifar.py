@@ -44,4 +44,4 @@ train_cfg = dict(by_epoch=True, max_epochs=2, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(logger=dict(interval=1),
-                     checkpoint=dict(type='CheckpointHook', interval=1))
+                     checkpoint=dict(type='AtomicCheckpointHook', interval=1))

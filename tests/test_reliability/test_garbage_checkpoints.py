@@ -1,0 +1,144 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""``tools/test.py`` does not print a metric for a checkpoint it cannot
+trust: non-finite weights, entries that cannot be copied into the model,
+empty / truncated files, directories, malformed ``meta.class_counts``."""
+import pytest
+import torch
+
+from tests.conftest import run_command
+from tests.test_reliability.conftest import (TINY_CONFIG, load,
+                                             tiny_data_options)
+
+
+def run_test_tool(python, checkpoint, work, root):
+    return run_command([python, 'tools/test.py', TINY_CONFIG, checkpoint,
+                        '--work-dir', work, '--cfg-options',
+                        *tiny_data_options(root)])
+
+
+def edited(tiny_run, tmp_path, edit, name='edited.pth'):
+    checkpoint = load(tiny_run / 'epoch_1.pth')
+    edit(checkpoint)
+    path = tmp_path / name
+    torch.save(checkpoint, path)
+    return path
+
+
+def test_test_tool_refuses_non_finite_weights(tmp_path, tiny_root, tiny_run,
+                                              python):
+    def all_nan(checkpoint):
+        for value in checkpoint['state_dict'].values():
+            if value.is_floating_point():
+                value.fill_(float('nan'))
+
+    path = edited(tiny_run, tmp_path, all_nan)
+    proc = run_test_tool(python, path, tmp_path / 'w', tiny_root)
+    assert proc.returncode != 0
+    assert f'checkpoint {path}: ' in proc.stdout
+    assert 'tensor(s) hold nan/inf (backbone.conv1.weight' in proc.stdout
+    assert 'Epoch(test)' not in proc.stdout and 'accuracy/top1: ' not in \
+        proc.stdout
+
+
+def test_test_tool_refuses_entry_that_cannot_be_copied(tmp_path, tiny_root,
+                                                       tiny_run, python):
+    def list_bias(checkpoint):
+        checkpoint['state_dict']['head.fc.bias'] = [0.0] * 4
+
+    path = edited(tiny_run, tmp_path, list_bias)
+    proc = run_test_tool(python, path, tmp_path / 'w', tiny_root)
+    assert proc.returncode != 0
+    assert f'checkpoint {path} does not fit the model' in proc.stdout
+    assert 'not a tensor (1):\n    head.fc.bias: a list' in proc.stdout
+    assert 'accuracy/top1: ' not in proc.stdout
+
+
+def test_strict_copy_failure_is_an_error(monkeypatch):
+    """A copy that fails inside ``load_state_dict`` (here: a module that
+    refuses its tensor) is an error naming the file, not a warning."""
+    from types import SimpleNamespace
+
+    from mmengine.logging import MMLogger
+
+    import shike_mm.engine.runners.device_aware_runner as module
+    from shike_mm.utils.checkpoint_check import CheckpointError
+
+    class Refusing(torch.nn.Linear):
+
+        def _load_from_state_dict(self, state_dict, prefix, *args):
+            args[-1].append(f'While copying the parameter named '
+                            f'"{prefix}weight": refused')
+
+    model = Refusing(2, 2)
+    checkpoint = {'state_dict': model.state_dict()}
+    monkeypatch.setattr(module, 'load_checkpoint_file',
+                        lambda *args: checkpoint)
+    runner = SimpleNamespace(
+        model=model, _resuming=False, _checkpoint_must_fit=True,
+        call_hook=lambda *args, **kwargs: None,
+        logger=MMLogger.get_instance('strict-copy'),
+        _check_weights_fit=module.DeviceAwareRunner._check_weights_fit)
+    with pytest.raises(CheckpointError, match='(?s)ckpt.pth: tensors could '
+                       'not be copied into the model:\n.*"weight": '
+                       'refused'):
+        module.DeviceAwareRunner.load_checkpoint(runner, 'ckpt.pth')
+
+
+@pytest.mark.parametrize('kind, message', [
+    ('empty', r'is empty \(0 bytes\): the save or copy that wrote it was '
+     'interrupted'),
+    ('truncated', r'\(1000 bytes\) is not a readable checkpoint: it is '
+     'truncated or corrupt .*PytorchStreamReader'),
+    ('directory', 'is a directory, not a checkpoint file'),
+])
+def test_unreadable_checkpoint_files_are_named(tmp_path, tiny_run, kind,
+                                               message):
+    from shike_mm.utils.checkpoint_check import (CheckpointError,
+                                                 load_checkpoint_file)
+    path = tmp_path / 'ckpt.pth'
+    if kind == 'empty':
+        path.write_bytes(b'')
+    elif kind == 'truncated':
+        path.write_bytes((tiny_run / 'epoch_1.pth').read_bytes()[:1000])
+    else:
+        path.mkdir()
+    with pytest.raises(CheckpointError, match=f'{path} {message}'):
+        load_checkpoint_file(str(path))
+
+
+def test_test_tool_names_a_directory(tmp_path, tiny_root, python):
+    proc = run_test_tool(python, tmp_path, tmp_path / 'w', tiny_root)
+    assert proc.returncode != 0
+    assert (f'CheckpointError: checkpoint {tmp_path} is a directory, not a '
+            'checkpoint file') in proc.stdout
+
+
+@pytest.mark.parametrize('counts, message', [
+    ([0, 0, 0, 0], 'is all zeros'),
+    ([5, 4, 3], 'has 3 entries but the model predicts 4 classes'),
+    (['12', 'a', 3, 4], r"\[0\] is '12'; every entry must be a "
+     'non-negative whole number'),
+    ([12, -1, 3, 4], r'\[1\] is -1'),
+    ([12, 2.5, 3, 4], r'\[1\] is 2.5'),
+    (7, 'must be a list of per-class image counts, got a int'),
+])
+def test_class_counts_in_meta_are_validated(counts, message):
+    from shike_mm.engine.hooks.class_counts_hook import checked_class_counts
+    with pytest.raises(ValueError, match=f'x.pth: meta.class_counts{message}'
+                       if message.startswith(r'\[') else
+                       f'x.pth: meta.class_counts {message}'):
+        checked_class_counts(counts, 4, 'x.pth')
+    assert checked_class_counts([12, 0, 3.0, 4], 4, 'x.pth') == [12, 0, 3, 4]
+
+
+def test_test_tool_names_bad_class_counts(tmp_path, tiny_root, tiny_run,
+                                          python):
+    def zeros(checkpoint):
+        checkpoint['meta']['class_counts'] = [0, 0, 0, 0]
+
+    path = edited(tiny_run, tmp_path, zeros)
+    proc = run_test_tool(python, path, tmp_path / 'w', tiny_root)
+    assert proc.returncode != 0
+    assert f'ValueError: {path}: meta.class_counts is all zeros' in \
+        proc.stdout
+    assert 'accuracy/top1: ' not in proc.stdout
