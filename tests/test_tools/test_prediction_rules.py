@@ -219,3 +219,42 @@ def test_reliability_diagram(tiny, shike_pass, tmp_path, capsys):
         res['calibration/ece_few'], abs=1e-3)
     assert result['all']['bins']['count'].sum() == len(labels)
     assert 'Bins over all test images' in text
+
+
+def test_test_py_shifted_calibration(tiny, tmp_path):
+    """``tools/test.py --shifted-calibration`` adds both metrics to the
+    config's evaluator; in one test run they get the checkpoint's counts
+    from ClassCountsHook (all 10 classes few-shot: counts 10 .. 1)."""
+    import argparse
+    import importlib.util
+
+    from mmengine.config import Config
+
+    from shike_mm.utils.runner_cli import build_runner
+    from tests.conftest import REPO_ROOT
+    spec = importlib.util.spec_from_file_location(
+        '_tools_test', REPO_ROOT / 'tools' / 'test.py')
+    test_py = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(test_py)
+    cfg_path, ckpt = tiny['baseline']
+    cfg = Config.fromfile(cfg_path)
+    cfg.test_evaluator = dict(type='LongTailAccuracy', topk=1)
+    cfg.test_cfg = dict()
+    # the tiny config has a training set (for counts) but no schedule
+    cfg.train_cfg = dict(by_epoch=True, max_epochs=1)
+    cfg.optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))
+    args = argparse.Namespace(
+        config=cfg_path, checkpoint=ckpt, work_dir=str(tmp_path),
+        launcher='none', cfg_options=None, no_pin_memory=True,
+        no_persistent_workers=True, show=False, show_dir=None, out=None,
+        expert_logits=False, shifted_calibration=True)
+    cfg = test_py.merge_args(cfg, args)
+    assert [m['type'] for m in cfg.test_evaluator] == [
+        'LongTailAccuracy', 'ShiftedDistributionAccuracy', 'CalibrationError'
+    ]
+    metrics = build_runner(cfg).test()
+    assert 'shifted/backward50/top1' in metrics
+    assert metrics['shifted/uniform/top1'] == pytest.approx(
+        metrics['accuracy/top1'])
+    assert 'calibration/ece_few' in metrics
+    assert 'calibration/ece_many' not in metrics  # the checkpoint's counts
