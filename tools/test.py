@@ -5,6 +5,7 @@ Examples::
 
     python tools/test.py CONFIG work_dirs/x/epoch_200.pth
     python tools/test.py CONFIG CKPT --out results.pkl
+    python tools/test.py CONFIG CKPT --shifted-calibration
     tools/dist_test.sh CONFIG CKPT 8
 """
 import argparse
@@ -37,6 +38,12 @@ def parse_args():
         help='also keep every expert\'s logits in the predictions '
         '(multi-expert heads; M x C floats per image in --out)')
     parser.add_argument(
+        '--shifted-calibration',
+        action='store_true',
+        help='also report top-1 on forward/backward long-tailed and uniform '
+        'subsets of the test set (ShiftedDistributionAccuracy) and ECE / '
+        'NLL (CalibrationError), from the same single pass')
+    parser.add_argument(
         '--show-dir',
         help='save images with their predictions to this directory')
     parser.add_argument(
@@ -62,6 +69,12 @@ def parse_args():
     return args
 
 
+def as_list(evaluator) -> list:
+    """The metric configs of an evaluator config, as a new list."""
+    return list(evaluator) if isinstance(evaluator,
+                                         (list, tuple)) else [evaluator]
+
+
 def merge_args(cfg: Config, args) -> Config:
     """Merge the test-only command-line arguments into the config."""
     if '://' not in args.checkpoint:
@@ -83,11 +96,15 @@ def merge_args(cfg: Config, args) -> Config:
         vis.show = args.show
         vis.interval = args.interval
 
+    if getattr(args, 'shifted_calibration', False):
+        cfg.test_evaluator = as_list(cfg.test_evaluator) + [
+            dict(type='ShiftedDistributionAccuracy'),
+            dict(type='CalibrationError')
+        ]
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out must end with .pkl, got {args.out!r}')
-        cfg.test_evaluator = list(cfg.test_evaluator) if isinstance(
-            cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
+        cfg.test_evaluator = as_list(cfg.test_evaluator)
         # mmengine's DumpResults, without a copy of the whole batch's
         # scores in every prediction (10 kB each for 10 classes)
         cfg.test_evaluator.append(dict(type='CompactDumpResults',
