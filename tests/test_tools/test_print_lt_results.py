@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import REPO_ROOT, check_command
+from tests.conftest import REPO_ROOT, check_command, run_command
 
 TOOL = REPO_ROOT / 'tools' / 'analysis_tools' / 'print_lt_results.py'
 
@@ -56,3 +56,40 @@ def test_checkpoints_outside_the_current_dir_are_absolute(tmp_path, python):
     assert shown(out, 'last checkpoint') == str(base / 'epoch_20.pth')
     assert shown(out, 'best checkpoint') == str(
         base / 'best_accuracy_top1_epoch_18.pth')
+
+
+def test_expected_range_is_printed_after_the_result(tmp_path, python):
+    """--expected prints mean ± sample std and [min, max] per metric over
+    the seeds of the file; a file whose lists do not match its seeds is an
+    error naming the file and the key."""
+    work_dir = fake_work_dir(tmp_path)
+    spec = dict(seeds=[0, 1, 2], stack='requirements/lock.txt',
+                commit='abc1234',
+                metrics={'accuracy/top1': dict(runs=[59.0, 61.0, 63.0]),
+                         'accuracy/many': dict(runs=[70.0, 70.0, 73.0]),
+                         'accuracy/medium': dict(runs=[50.0, 52.0, 54.0]),
+                         'accuracy/few': dict(runs=[30.0, 40.0, 50.0])})
+    expected = tmp_path / 'expected.json'
+    expected.write_text(json.dumps(spec))
+    out = check_command([python, TOOL, work_dir, '--expected', expected],
+                        cwd=tmp_path).stdout
+    lines = out.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith('Expected'))
+    assert start > 4  # after the result
+    assert 'requirements/lock.txt (seeds 0, 1, 2, code of abc1234' in \
+        lines[start]
+    assert lines[start + 1].split() == ['overall', 'top-1', '61.00', '±',
+                                        '2.00', '[59.00,', '63.00]']
+    assert lines[start + 2].split()[1:] == ['71.00',
+                                            '±', '1.73', '[70.00,',
+                                            '73.00]']
+    assert lines[start + 4].split()[1:] == ['40.00', '±', '10.00', '[30.00,',
+                                            '50.00]']
+
+    spec['metrics']['accuracy/few']['runs'] = [30.0]
+    expected.write_text(json.dumps(spec))
+    bad = run_command([python, TOOL, work_dir, '--expected', expected],
+                      cwd=tmp_path)
+    assert bad.returncode != 0
+    assert 'accuracy/few has 1 values for 3 seeds' in bad.stdout
+    assert str(expected) in bad.stdout

@@ -3,6 +3,13 @@
 many / medium / few-shot accuracy, plus where the checkpoint and log are.
 
     python tools/analysis_tools/print_lt_results.py work_dirs/quickstart
+    python tools/analysis_tools/print_lt_results.py work_dirs/quickstart \
+        --expected tools/quickstart_expected.json
+
+``--expected`` adds what the same config gave over several seeds on the
+locked stack (mean ± sample std and the range), from a JSON file with
+``seeds``, ``stack``, ``commit`` and, per metric key, the list ``runs``
+of one value per seed.
 """
 import argparse
 import json
@@ -25,6 +32,45 @@ def last_validation(work_dir: Path):
             return last, run
     raise SystemExit(f'no validation result in {work_dir}/*/vis_data/'
                      f'scalars.json: did the training finish?')
+
+
+LINES = (('overall top-1', 'accuracy/top1'), ('many-shot', 'accuracy/many'),
+         ('medium-shot', 'accuracy/medium'), ('few-shot', 'accuracy/few'))
+
+
+def expected_lines(path: Path) -> list:
+    """The lines that say what to expect, from an ``--expected`` file.
+
+    Args:
+        path (Path): JSON with ``seeds`` (list), ``stack`` and ``commit``
+            (str) and ``metrics``: ``{key: {"runs": [one value per
+            seed]}}`` for the keys of :data:`LINES`.
+
+    Returns:
+        list[str]: A heading and one line per metric: mean ± sample std
+        and [min, max] over the seeds.
+    """
+    import statistics
+    try:
+        spec = json.loads(path.read_text())
+        seeds, metrics = spec['seeds'], spec['metrics']
+    except (OSError, ValueError, KeyError) as error:
+        raise SystemExit(f'--expected {path}: cannot read the expected '
+                         f'results ({type(error).__name__}: {error})')
+    lines = [f'Expected with {spec.get("stack", "the locked stack")} '
+             f'(seeds {", ".join(map(str, seeds))}, code of '
+             f'{spec.get("commit", "?")}; mean ± std [min, max]):']
+    for label, key in LINES:
+        runs = metrics.get(key, {}).get('runs', [])
+        if len(runs) != len(seeds):
+            raise SystemExit(f'--expected {path}: {key} has {len(runs)} '
+                             f'values for {len(seeds)} seeds')
+        lines.append(f'  {label:<14} {statistics.mean(runs):6.2f} ± '
+                     f'{statistics.stdev(runs):5.2f}  [{min(runs):.2f}, '
+                     f'{max(runs):.2f}]')
+    lines.append('  Other seeds, thread counts and package versions move '
+                 'a 20-epoch run by several points.')
+    return lines
 
 
 def shown_path(path, cwd=None) -> str:
@@ -56,15 +102,16 @@ def main(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         'work_dir', type=Path, help='the --work-dir of tools/train.py')
+    parser.add_argument(
+        '--expected', type=Path,
+        help='JSON of the same config\'s results over several seeds; '
+        'printed after the result as the range to expect')
     args = parser.parse_args(argv)
+    expected = expected_lines(args.expected) if args.expected else []
     metrics, run = last_validation(args.work_dir)
-    lines = [('overall top-1', 'accuracy/top1'),
-             ('many-shot', 'accuracy/many'),
-             ('medium-shot', 'accuracy/medium'),
-             ('few-shot', 'accuracy/few')]
     print(f'Result after epoch {metrics.get("epoch", metrics.get("step"))} '
           f'(test set, accuracy %):')
-    for label, key in lines:
+    for label, key in LINES:
         value = metrics.get(key)
         text = f'{value:6.2f}' if value is not None else '   n/a (no class)'
         print(f'  {label:<14} {text}')
@@ -77,6 +124,8 @@ def main(argv=None):
     if best:
         print(f'  best checkpoint: {shown_path(best[-1])}')
     print(f'  log: {shown_path(next(run.glob("*.log"), run))}')
+    for line in expected:
+        print(line)
     return 0
 
 
