@@ -279,7 +279,7 @@ def build_optim(model, cfg, args, device):
 def freeze_for_retraining(model):
     """What DecoupledRetrainHook does at the stage boundary."""
     head = model.head
-    head.set_retraining(True)
+    head.set_mode('retrain')
     loss = getattr(head, 'retrain_loss_module', None)
     if loss is not None and hasattr(loss, 'set_class_counts'):
         # exponential long-tail profile (imbalance 100); only the values

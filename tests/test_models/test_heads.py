@@ -84,7 +84,7 @@ def test_retraining_mode_and_checkpoint():
     feats = _feats()
     stage1 = head(feats)
     assert head.retraining is False
-    head.set_retraining(True)
+    head.set_mode('retrain')
     assert head.retraining is True
     losses = head.loss(feats, _samples())
     assert set(losses) == {'loss_bsce'}
@@ -103,7 +103,7 @@ def test_retraining_mode_and_checkpoint():
     fresh.load_state_dict(state)
     assert fresh.retraining is True
     torch.testing.assert_close(fresh(feats), head(feats))
-    fresh.set_retraining(False)
+    fresh.set_mode('experts')
     torch.testing.assert_close(fresh(feats), stage1)
 
 

@@ -105,7 +105,7 @@ def test_retraining_step():
     model = build_model(num_classes=10).train()
     model.head.retrain_loss_module.set_class_counts(
         [100, 60, 40, 25, 15, 10, 6, 4, 2, 1])
-    model.head.set_retraining(True)
+    model.head.set_mode('retrain')
     # What the stage-boundary hook does: only the retrain classifiers train.
     for name, param in model.named_parameters():
         param.requires_grad = name.startswith('head.retrain_classifiers.')
@@ -152,7 +152,7 @@ def test_detached_features_in_retraining():
     """Even without freezing, stage 2 sends no gradient to the backbone."""
     model = build_model(num_classes=10).train()
     model.head.retrain_loss_module.set_class_counts([5] * 10)
-    model.head.set_retraining(True)
+    model.head.set_mode('retrain')
     inputs, samples = _batch()
     model(inputs, samples, mode='loss')['loss_bsce'].backward()
     assert all(p.grad is None for p in model.backbone.parameters())
@@ -166,7 +166,7 @@ def test_bf16_autocast_losses():
     model.head.retrain_loss_module.set_class_counts(list(range(1, 11)))
     inputs, samples = _batch(batch=4)
     for retraining in (False, True):
-        model.head.set_retraining(retraining)
+        model.head.set_mode('retrain' if retraining else 'experts')
         with torch.autocast('cpu', dtype=torch.bfloat16):
             losses = model(inputs, samples, mode='loss')
         for value in losses.values():

@@ -175,7 +175,7 @@ def tiny(tmp_path_factory):
         torch.manual_seed(1)
         model = MODELS.build(Config.fromfile(str(cfg_path)).model)
         if name == 'shike':
-            model.head.set_retraining(True)
+            model.head.set_mode('retrain')
         ckpt = tmp / f'{name}.pth'
         torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
         out[name] = (str(cfg_path), str(ckpt))

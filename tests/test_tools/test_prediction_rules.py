@@ -121,7 +121,7 @@ def tiny(tmp_path_factory):
         model = MODELS.build(Config.fromfile(str(cfg_path)).model)
         meta = {}
         if name == 'shike':
-            model.head.set_retraining(True)
+            model.head.set_mode('retrain')
         else:
             meta['class_counts'] = list(range(10, 0, -1))
         ckpt = tmp / f'{name}.pth'

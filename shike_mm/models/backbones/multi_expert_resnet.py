@@ -329,11 +329,6 @@ class MultiExpertResNet(BaseBackbone):
     def norm1(self) -> nn.Module:
         return getattr(self, self.norm1_name)
 
-    @property
-    def stage_out_channels(self) -> Tuple[int, ...]:
-        """Output channels of stages 1..num_stages (expert widths last)."""
-        return self.stage_channels
-
     # ------------------------------------------------------------------
     # forward
     # ------------------------------------------------------------------

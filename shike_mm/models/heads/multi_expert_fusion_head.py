@@ -244,10 +244,6 @@ class MultiExpertFusionHead(ClsHead):
             self.routing_flag.fill_(mode == 'router')
         self._sync_mode_copy()
 
-    def set_retraining(self, mode: bool = True) -> None:
-        """Same as ``set_mode('retrain' if mode else 'experts')``."""
-        self.set_mode('retrain' if mode else 'experts')
-
     # ------------------------------------------------------------------
     # forward
     # ------------------------------------------------------------------
