@@ -15,8 +15,9 @@ from typing import Dict, Iterator, List, Tuple
 
 from mmengine.config import Config
 
-#: Keys anywhere inside ``model`` and ``custom_hooks`` holding an epoch.
-EPOCH_KEYS = ('cornerstone', 'drw_epoch', 'reweight_epoch')
+#: Keys holding an epoch: anywhere inside ``model`` and ``custom_hooks``,
+#: and as top-level config variables (the stage boundaries of a schedule).
+EPOCH_KEYS = ('cornerstone', 'router_epoch', 'drw_epoch', 'reweight_epoch')
 
 
 def _epoch_fields(cfg: Config) -> Iterator[Tuple[dict, str]]:
@@ -35,8 +36,10 @@ def _epoch_fields(cfg: Config) -> Iterator[Tuple[dict, str]]:
             for item in node:
                 yield from walk(item)
 
-    if 'cornerstone' in cfg and isinstance(cfg.cornerstone, int):
-        yield cfg, 'cornerstone'
+    for key in EPOCH_KEYS:  # top-level config variables (stage boundaries)
+        if isinstance(cfg.get(key, None), int) and \
+                not isinstance(cfg.get(key), bool):
+            yield cfg, key
     yield from walk(cfg.get('model', {}))
     yield from walk(cfg.get('custom_hooks', []))
 
