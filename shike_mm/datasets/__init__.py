@@ -16,5 +16,5 @@ __all__ = [
     'LongTailDataset', 'LongTailListDataset', 'ImageNetLT', 'INaturalist2018',
     'PlacesLT', 'FashionMNISTIDX', 'OfflineCIFAR10', 'OfflineCIFAR100',
     'ClassAwareSampler', 'CIFAR10AutoAugment', 'CIFAR10_POLICIES',
-    'RandomCutout'
+    'RandomCutout', 'LoadImageFromFileBounded', 'header_image_size'
 ]

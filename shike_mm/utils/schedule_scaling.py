@@ -22,26 +22,65 @@ EPOCH_KEYS = ('cornerstone', 'router_epoch', 'drw_epoch', 'reweight_epoch')
 
 def _epoch_fields(cfg: Config) -> Iterator[Tuple[dict, str]]:
     """Yield ``(container, key)`` for every epoch value of the schedule
-    except scheduler fields (handled separately)."""
+    except scheduler fields (handled separately): the integer ones of
+    :func:`_epoch_entries` (:func:`check_epoch_values` refuses the
+    others)."""
+    for node, key, _ in _epoch_entries(cfg):
+        if isinstance(node[key], int) and not isinstance(node[key], bool):
+            yield node, key
 
-    def walk(node):
+
+def _epoch_entries(cfg: Config) -> Iterator[Tuple[dict, str, str]]:
+    """Yield ``(container, key, label)`` for every epoch key of ``cfg``
+    (see :data:`EPOCH_KEYS`) whatever its value; ``label`` formats the
+    value for a message, e.g. ``DecoupledRetrainHook cornerstone={}
+    (custom_hooks.0.cornerstone)``."""
+
+    def walk(node, path):
         if isinstance(node, dict):
+            owner = node.get('type')
             for key, value in node.items():
-                if key in EPOCH_KEYS and isinstance(value, int) \
-                        and not isinstance(value, bool):
-                    yield node, key
+                where = f'{path}.{key}'
+                if key in EPOCH_KEYS:
+                    label = f'{where}={{}}' if not isinstance(
+                        owner, str) else f'{owner} {key}={{}} ({where})'
+                    yield node, key, label
                 else:
-                    yield from walk(value)
+                    yield from walk(value, where)
         elif isinstance(node, (list, tuple)):
-            for item in node:
-                yield from walk(item)
+            for i, item in enumerate(node):
+                yield from walk(item, f'{path}.{i}')
 
     for key in EPOCH_KEYS:  # top-level config variables (stage boundaries)
-        if isinstance(cfg.get(key, None), int) and \
-                not isinstance(cfg.get(key), bool):
-            yield cfg, key
-    yield from walk(cfg.get('model', {}))
-    yield from walk(cfg.get('custom_hooks', []))
+        if key in cfg:
+            yield cfg, key, f'the config variable {key}={{}}'
+    yield from walk(cfg.get('model', {}), 'model')
+    yield from walk(cfg.get('custom_hooks', []), 'custom_hooks')
+
+
+def check_epoch_values(cfg: Config) -> None:
+    """Refuse epoch values (:data:`EPOCH_KEYS`) that are not 0-based epoch
+    indices, naming the field, before a schedule is rescaled (a negative
+    one would otherwise be mapped like an epoch boundary and reported as
+    a rescaling problem, or silently moved to epoch 0). ``None`` (e.g. no
+    re-weighting) is accepted.
+
+    Raises:
+        ValueError: Naming the field, its value and the valid range.
+    """
+    max_epochs = cfg.train_cfg.get('max_epochs', None)
+    for node, key, label in _epoch_entries(cfg):
+        value = node[key]
+        if value is None:
+            continue
+        if (isinstance(value, bool) or not isinstance(value, int)
+                or value < 0):
+            bound = '' if max_epochs is None else (
+                f', below train_cfg.max_epochs={max_epochs} to take effect')
+            raise ValueError(
+                f'{label.format(repr(value))} is not valid: it must be a '
+                f'whole number >= 0 (a 0-based epoch index{bound}). Fix it '
+                'before rescaling the schedule (tools/train.py --epochs).')
 
 
 def _schedulers(cfg: Config) -> List[dict]:
@@ -100,6 +139,11 @@ def rescale_schedule(cfg: Config, max_epochs: int) -> Config:
 
     Returns:
         Config: The rescaled copy; ``cfg`` itself is unchanged.
+
+    Raises:
+        ValueError: If an epoch value (``cornerstone``, ``drw_epoch``,
+            ``reweight_epoch``) is not a whole number >= 0, naming it; or
+            if ``max_epochs`` cannot hold the boundaries apart.
     """
     if not isinstance(max_epochs, int) or max_epochs < 1:
         raise ValueError(f'max_epochs must be a positive integer, got '
@@ -111,6 +155,7 @@ def rescale_schedule(cfg: Config, max_epochs: int) -> Config:
                          'with max_epochs')
     if old == max_epochs:
         return cfg
+    check_epoch_values(cfg)
     scheds = _schedulers(cfg)
     fields = list(_epoch_fields(cfg))
     points = {0, old}

@@ -9,6 +9,8 @@ import gzip
 import os
 import os.path as osp
 import pickle
+import struct
+import zlib
 from typing import List, Sequence, Tuple, Union
 
 import numpy as np
@@ -275,3 +277,26 @@ def redirect_data_root(cfg, data_root: str, verify_md5: bool = False):
         if cfg.get(key) is not None:
             visit(cfg[key].get('dataset'))
     return cfg
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return (struct.pack('>I', len(data)) + kind + data +
+            struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff))
+
+
+def write_huge_png(path, width: int = 20000, height: int = 20000) -> int:
+    """Write a black 1-bit grayscale PNG of ``width`` x ``height`` pixels,
+    compressing it row by row (a few hundred KB at most for 20000 x 20000);
+    return the file size."""
+    row = b'\x00' * (1 + (width + 7) // 8)  # filter byte + packed bits
+    comp = zlib.compressobj(9)
+    idat = bytearray()
+    for _ in range(height):
+        idat += comp.compress(row)
+    idat += comp.flush()
+    header = struct.pack('>IIBBBBB', width, height, 1, 0, 0, 0, 0)
+    data = (b'\x89PNG\r\n\x1a\n' + _png_chunk(b'IHDR', header) +
+            _png_chunk(b'IDAT', bytes(idat)) + _png_chunk(b'IEND', b''))
+    with open(path, 'wb') as f:
+        f.write(data)
+    return len(data)

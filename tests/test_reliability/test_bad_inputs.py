@@ -80,3 +80,68 @@ def test_unknown_top_level_cfg_option_suggests_nearest(tmp_path, tiny_root,
             "no top-level entry 'traincfg'; did you mean 'train_cfg' "
             '(train_cfg.max_epochs)?') in proc.stdout
     assert 'Epoch(train)' not in proc.stdout
+
+
+SHIKE_QUICK = 'configs/shike/shike_r32_fashion-mnist-lt-r100-1k_20e.py'
+
+
+@pytest.mark.parametrize('value', [-1, 0, 2.5, '3', True])
+@pytest.mark.parametrize('part,field', [
+    (dict(type='SHIKEResNet', depth=32), 'model.backbone.num_experts'),
+    (dict(type='RIDEResNet', depth=32), 'model.backbone.num_experts'),
+    (dict(type='MultiExpertFusionHead', num_classes=4, in_channels=64),
+     'model.head.num_experts'),
+])
+def test_num_experts_out_of_range_names_the_field(part, field, value):
+    """-1 used to be reported as a fusion_stages problem and 2.5 as a bare
+    "'float' object cannot be interpreted as an integer"; True built one
+    expert."""
+    import shike_mm  # noqa: F401
+    with pytest.raises(ValueError) as info:
+        MODELS.build(dict(part, num_experts=value))
+    assert (f'{part["type"]}: num_experts={value!r} ({field} in a config) '
+            'is not valid: it must be a whole number >= 1') in str(info.value)
+
+
+def test_num_experts_fraction_named_by_train_tool(tmp_path, python):
+    from tests.conftest import run_command
+    proc = run_command([python, 'tools/train.py', SHIKE_QUICK, '--work-dir',
+                        tmp_path, '--cfg-options',
+                        'model.backbone.num_experts=2.5'])
+    assert proc.returncode != 0
+    assert ('SHIKEResNet: num_experts=2.5 (model.backbone.num_experts in a '
+            'config) is not valid: it must be a whole number >= 1'
+            ) in proc.stdout
+    assert 'cannot be interpreted as an integer' not in proc.stdout
+
+
+@pytest.mark.parametrize('option,named', [
+    ('custom_hooks.0.cornerstone=-1', 'DecoupledRetrainHook cornerstone=-1 '
+     '(custom_hooks.0.cornerstone)'),
+    ('cornerstone=-1', 'the config variable cornerstone=-1'),
+])
+def test_negative_cornerstone_with_epochs_names_the_field(
+        tmp_path, python, option, named):
+    """It used to be mapped as an epoch boundary: 'cannot rescale a
+    20-epoch schedule to 4 epochs' (with --epochs 10 it silently became
+    epoch 0)."""
+    from tests.conftest import run_command
+    proc = run_command([python, 'tools/train.py', SHIKE_QUICK, '--work-dir',
+                        tmp_path, '--epochs', '4', '--cfg-options', option])
+    assert proc.returncode != 0
+    assert (f'ValueError: {named} is not valid: it must be a whole number '
+            '>= 0 (a 0-based epoch index, below train_cfg.max_epochs=20 to '
+            'take effect)') in proc.stdout
+    assert 'cannot rescale' not in proc.stdout
+
+
+def test_rescale_refuses_bad_epoch_values_and_keeps_none():
+    from mmengine.config import Config
+    from shike_mm.utils.schedule_scaling import rescale_schedule
+    cfg = Config.fromfile(SHIKE_QUICK)
+    cfg.model.head.loss.drw_epoch = None  # "no re-weighting" is accepted
+    assert rescale_schedule(cfg, 10).custom_hooks[0].cornerstone == 7
+    cfg.custom_hooks[0].cornerstone = 2.5
+    with pytest.raises(ValueError, match=r'DecoupledRetrainHook '
+                       r'cornerstone=2\.5 \(custom_hooks\.0\.cornerstone\)'):
+        rescale_schedule(cfg, 10)

@@ -9,11 +9,17 @@ data_preprocessor = dict(
     # ImageNet RGB mean / std, 0-255 range
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
-    # LoadImageFromFile decodes to BGR
+    # LoadImageFromFileBounded decodes to BGR
     to_rgb=True)
 
+# Images declaring more pixels than this (width x height, read from the
+# header before decoding) are an error naming the file: a small PNG of
+# 20000x20000 pixels would otherwise take GBs in a data-loader worker.
+# PIL's default limit; None: no bound.
+max_image_pixels = 89478485
+
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileBounded', max_pixels=max_image_pixels),
     dict(type='RandomResizedCrop', scale=224, backend='pillow'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     # RandAugment as in mmpretrain's ImageNet recipes (2 ops, magnitude 9
@@ -30,7 +36,7 @@ train_pipeline = [
 ]
 
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileBounded', max_pixels=max_image_pixels),
     dict(type='ResizeEdge', scale=256, edge='short', backend='pillow'),
     dict(type='CenterCrop', crop_size=224),
     dict(type='PackInputs'),

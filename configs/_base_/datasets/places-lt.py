@@ -10,7 +10,8 @@ dataset_type = 'PlacesLT'
 data_preprocessor = dict(num_classes=365)
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileBounded',
+         max_pixels={{_base_.max_image_pixels}}),
     dict(type='RandomResizedCrop', scale=224, backend='pillow'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     # colour jitter of the Places-LT / ImageNet-LT baselines (Kang et al.)

@@ -16,6 +16,7 @@ from mmpretrain.models.backbones.resnext import \
     Bottleneck as ResNeXtBottleneck
 from mmpretrain.registry import MODELS
 
+from ..utils.arg_checks import check_num_experts
 from .grouped_experts import can_group, grouped_forward
 from .zero_pad_res_layer import ZeroPadResLayer
 
@@ -174,8 +175,8 @@ class MultiExpertResNet(BaseBackbone):
         if depth not in self.arch_settings:
             raise KeyError(f'invalid depth {depth} for {type(self).__name__},'
                            f' choose from {sorted(self.arch_settings)}')
-        if num_experts < 1:
-            raise ValueError(f'num_experts must be >= 1, got {num_experts}')
+        num_experts = check_num_experts(num_experts, type(self).__name__,
+                                        'model.backbone.num_experts')
         block, stage_blocks, stem_type = self.arch_settings[depth]
         stem_defaults = self.stem_settings[stem_type]
         self.depth = depth

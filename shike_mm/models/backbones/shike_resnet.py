@@ -6,6 +6,7 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmpretrain.registry import MODELS
 
+from ..utils.arg_checks import check_num_experts
 from .grouped_experts import can_group, grouped_forward
 from .multi_expert_resnet import MultiExpertResNet
 
@@ -109,7 +110,10 @@ class SHIKEResNet(MultiExpertResNet):
         if fusion_align not in self.align_modes:
             raise ValueError(f'fusion_align must be one of '
                              f'{self.align_modes}, got {fusion_align!r}')
-        # Validate the assignment before building (ImageNet models are big).
+        # Validate the assignment before building (ImageNet models are big);
+        # num_experts first, or a bad one is reported as a fusion_stages one.
+        num_experts = check_num_experts(num_experts, type(self).__name__,
+                                        'model.backbone.num_experts')
         resolved: Tuple[int, ...] = ()
         if fusion is not None and depth in self.arch_settings:
             _, stage_blocks, stem_type = self.arch_settings[depth]

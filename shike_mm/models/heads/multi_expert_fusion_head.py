@@ -12,6 +12,7 @@ from mmpretrain.structures import DataSample
 
 from ..losses.loss_names import loss_key
 from ..losses.utils import upcast_logits
+from ..utils.arg_checks import check_num_experts
 
 
 @MODELS.register_module()
@@ -121,8 +122,8 @@ class MultiExpertFusionHead(ClsHead):
         if num_classes <= 0:
             raise ValueError(
                 f'num_classes={num_classes} must be a positive integer')
-        if num_experts < 1:
-            raise ValueError(f'num_experts must be >= 1, got {num_experts}')
+        num_experts = check_num_experts(num_experts, type(self).__name__,
+                                        'model.head.num_experts')
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.num_experts = num_experts
