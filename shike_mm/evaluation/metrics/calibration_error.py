@@ -7,11 +7,13 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
 from mmpretrain.registry import METRICS
+
+from .class_counts_metric import ClassCountsMetricMixin
 from .long_tail_accuracy import LongTailAccuracy
 
 
 @METRICS.register_module()
-class CalibrationError(BaseMetric):
+class CalibrationError(ClassCountsMetricMixin, BaseMetric):
     """Expected calibration error and negative log-likelihood, overall and
     per many / medium / few-shot group.
 
@@ -81,23 +83,7 @@ class CalibrationError(BaseMetric):
         self.num_bins = num_bins
         self.many_shot_thr = many_shot_thr
         self.few_shot_thr = few_shot_thr
-        self.class_counts: Optional[List[int]] = None
-        #: Where the counts came from (set by ClassCountsHook), logged.
-        self.counts_source: Optional[str] = None
-
-    def set_class_counts(self, counts: Sequence[int]) -> None:
-        """Give the metric the training images per class (shot groups).
-        Called by ``ClassCountsHook``.
-
-        Args:
-            counts (Sequence[int]): One non-negative count per class.
-        """
-        counts = [int(c) for c in counts]
-        if not counts or min(counts) < 0:
-            raise ValueError('CalibrationError.set_class_counts: counts must '
-                             'be a non-empty list of non-negative integers, '
-                             f'got {counts!r}')
-        self.class_counts = counts
+        self._init_class_counts()
 
     # ------------------------------------------------------------------
     # the numbers, usable without an instance (tests, analysis tools)

@@ -103,4 +103,3 @@ class CompactDumpResults(DumpResults):
             f'{len(results)} predictions written to {self.out_file_path}.',
             logger='current')
         return {}
-

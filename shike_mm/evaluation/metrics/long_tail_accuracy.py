@@ -10,9 +10,11 @@ from mmengine.logging import print_log
 
 from mmpretrain.registry import METRICS
 
+from .class_counts_metric import ClassCountsMetricMixin
+
 
 @METRICS.register_module()
-class LongTailAccuracy(BaseMetric):
+class LongTailAccuracy(ClassCountsMetricMixin, BaseMetric):
     """Top-k accuracy plus many / medium / few-shot accuracy.
 
     Reported keys (with the default prefix ``'accuracy'``), all in percent:
@@ -86,27 +88,9 @@ class LongTailAccuracy(BaseMetric):
         self.many_shot_thr = many_shot_thr
         self.few_shot_thr = few_shot_thr
         self.per_class = per_class
-        self.class_counts: Optional[List[int]] = None
-        #: Where the counts came from (set by ClassCountsHook), logged.
-        self.counts_source: Optional[str] = None
+        self._init_class_counts()
         self.expert_costs: Optional[tuple] = None
         self._warned_no_counts = False
-
-    def set_class_counts(self, counts: Sequence[int]) -> None:
-        """Give the metric the training images per class.
-
-        Called by ``ClassCountsHook`` before the run; may be called again.
-
-        Args:
-            counts (Sequence[int]): One non-negative count per class, class
-                0 first (e.g. from :func:`shike_mm.datasets.get_class_counts`).
-        """
-        counts = [int(c) for c in counts]
-        if not counts or min(counts) < 0:
-            raise ValueError('LongTailAccuracy.set_class_counts: counts must '
-                             'be a non-empty list of non-negative integers, '
-                             f'got {counts!r}')
-        self.class_counts = counts
 
     def set_expert_costs(self,
                          shared: float,

@@ -7,11 +7,13 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
 from mmpretrain.registry import METRICS
+
+from .class_counts_metric import ClassCountsMetricMixin
 from .long_tail_accuracy import LongTailAccuracy
 
 
 @METRICS.register_module()
-class ShiftedDistributionAccuracy(BaseMetric):
+class ShiftedDistributionAccuracy(ClassCountsMetricMixin, BaseMetric):
     """Top-1 and many / medium / few-shot accuracy on test distributions
     that are long-tailed forward, uniform or long-tailed backward.
 
@@ -115,23 +117,7 @@ class ShiftedDistributionAccuracy(BaseMetric):
         self.seed = seed
         self.many_shot_thr = many_shot_thr
         self.few_shot_thr = few_shot_thr
-        self.class_counts: Optional[List[int]] = None
-        #: Where the counts came from (set by ClassCountsHook), logged.
-        self.counts_source: Optional[str] = None
-
-    def set_class_counts(self, counts: Sequence[int]) -> None:
-        """Give the metric the training images per class (class order and
-        shot groups). Called by ``ClassCountsHook``.
-
-        Args:
-            counts (Sequence[int]): One non-negative count per class.
-        """
-        counts = [int(c) for c in counts]
-        if not counts or min(counts) < 0:
-            raise ValueError('ShiftedDistributionAccuracy.set_class_counts: '
-                             'counts must be a non-empty list of '
-                             f'non-negative integers, got {counts!r}')
-        self.class_counts = counts
+        self._init_class_counts()
 
     # ------------------------------------------------------------------
     # the protocol, usable without an instance (tests, analysis tools)

@@ -1,0 +1,37 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+from typing import List, Optional, Sequence
+
+
+class ClassCountsMetricMixin:
+    """The class-counts part of a metric that groups classes by their
+    training images (many / medium / few shot) or orders them by them.
+
+    ``ClassCountsHook`` calls :meth:`set_class_counts` with the training
+    set's counts before the run (and after a checkpoint is loaded, with the
+    counts stored in it), and sets :attr:`counts_source` to say where they
+    came from. Call :meth:`_init_class_counts` in ``__init__``.
+    """
+
+    def _init_class_counts(self) -> None:
+        #: Training images per class, class 0 first; None until set.
+        self.class_counts: Optional[List[int]] = None
+        #: Where the counts came from (set by ClassCountsHook), logged.
+        self.counts_source: Optional[str] = None
+
+    def set_class_counts(self, counts: Sequence[int]) -> None:
+        """Give the metric the training images per class; may be called
+        again.
+
+        Args:
+            counts (Sequence[int]): One non-negative count per class, class
+                0 first (e.g. from :func:`shike_mm.datasets.get_class_counts`).
+
+        Raises:
+            ValueError: For no class or a negative count.
+        """
+        counts = [int(c) for c in counts]
+        if not counts or min(counts) < 0:
+            raise ValueError(f'{type(self).__name__}.set_class_counts: counts'
+                             ' must be a non-empty list of non-negative '
+                             f'integers, got {counts!r}')
+        self.class_counts = counts
