@@ -1,0 +1,35 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""tools/analysis_tools/collect_rules.py: mean ± sample std over the seeds
+of each config's rules.md tables, by hand."""
+from tests.conftest import REPO_ROOT, check_command, run_command
+
+TOOL = REPO_ROOT / 'tools' / 'analysis_tools' / 'collect_rules.py'
+TABLE = '''ckpt: 10 test images
+| rule | top-1 | fwd-LT 50 | uniform | bwd-LT 50 | ECE | NLL |
+| ---- | ----: | --------: | ------: | --------: | --: | --: |
+| as trained | {a} | 80.00 | {a} | 40.00 | {e} | 1.00 |
+| LA tau=1 | 60.00 | 70.00 | 60.00 | 50.00 | 5.00 | 0.90 |
+'''
+
+
+def test_mean_and_std_over_seeds(tmp_path, python):
+    for seed, (acc, ece) in enumerate([(50.0, 10.0), (54.0, 14.0)]):
+        run = tmp_path / 'ce_cfg' / f'seed{seed}-abc'
+        run.mkdir(parents=True)
+        (run / 'rules.md').write_text(TABLE.format(a=acc, e=ece))
+    (tmp_path / 'ce_cfg' / 'seed2-abc').mkdir()  # unfinished: no rules.md
+    out = check_command([python, TOOL, tmp_path, '--rules', 'as trained',
+                         'LA tau=1', '--out', tmp_path / 't.md']).stdout
+    rows = [line for line in out.splitlines() if line.startswith('| ce')]
+    assert rows[0] == ('| ce_cfg | as trained | 2 | 52.00 ± 2.83 | '
+                       '80.00 ± 0.00 | 52.00 ± 2.83 | 40.00 ± 0.00 | '
+                       '12.00 ± 2.83 |')
+    assert rows[1].startswith('| ce_cfg | LA tau=1 | 2 | 60.00 ± 0.00 |')
+    assert (tmp_path / 't.md').read_text() == out
+
+
+def test_nothing_to_collect_is_an_error(tmp_path, python):
+    (tmp_path / 'cfg' / 'seed0-x').mkdir(parents=True)
+    proc = run_command([python, TOOL, tmp_path])
+    assert proc.returncode != 0
+    assert 'no */*/rules.md' in proc.stdout
