@@ -16,7 +16,6 @@ Example::
     python tools/analysis_tools/expert_preference.py CONFIG CKPT \\
         --out work_dirs/expert_preference.png
 """
-import argparse
 import os.path as osp
 import sys
 from typing import Dict, List, Optional

@@ -19,7 +19,6 @@ Examples::
         --compare BASELINE_CKPT --compare-config BASELINE_CONFIG \\
         --names SHIKE baseline --out work_dirs/hardest_negative.png
 """
-import argparse
 import os.path as osp
 import sys
 from typing import Dict, Optional, Sequence

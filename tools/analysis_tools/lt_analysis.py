@@ -61,11 +61,18 @@ def tool_parser(file: str, doc: str) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
-def add_common_args(parser: argparse.ArgumentParser) -> None:
+def add_common_args(
+        parser: argparse.ArgumentParser,
+        out_help: str = 'PNG file to write (folders created)',
+        out_required: bool = True) -> None:
     """Arguments every model-reading tool takes after ``config checkpoint``.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        out_help (str): What ``--out`` writes.
+        out_required (bool): Whether ``--out`` must be given.
     """
-    parser.add_argument(
-        '--out', required=True, help='PNG file to write (folders created)')
+    parser.add_argument('--out', required=out_required, help=out_help)
     parser.add_argument(
         '--device',
         default=None,

@@ -19,7 +19,6 @@ Examples::
     python tools/analysis_tools/per_class_accuracy.py CONFIG CKPT \\
         --per-expert --out work_dirs/experts.png
 """
-import argparse
 import os.path as osp
 import sys
 from typing import List, Optional, Sequence, Tuple

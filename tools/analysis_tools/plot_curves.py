@@ -22,7 +22,6 @@ Examples::
         work_dirs/a/20260101_000000/vis_data/scalars.json work_dirs/b \\
         --names SHIKE baseline --out curves.png
 """
-import argparse
 import os.path as osp
 import sys
 from collections import OrderedDict

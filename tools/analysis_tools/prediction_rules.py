@@ -39,7 +39,6 @@ Example::
     python tools/analysis_tools/prediction_rules.py CONFIG CKPT \\
         --la-tau 0.5 1 2 --norm-tau 1 --out work_dirs/rules.md
 """
-import argparse
 import os
 import os.path as osp
 import sys
@@ -53,11 +52,10 @@ import torch.nn.functional as F
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from lt_analysis import (build_model, fmt, format_table,  # noqa: E402
-                         load_config, per_class_accuracy, shot_groups,
-                         training_class_counts)
+from lt_analysis import (add_common_args, build_model, fmt,  # noqa: E402
+                         format_table, load_config, per_class_accuracy,
+                         shot_groups, tool_parser, training_class_counts)
 
-from mmengine.config import DictAction  # noqa: E402
 from shike_mm.evaluation import (CalibrationError,  # noqa: E402
                                  ShiftedDistributionAccuracy)
 
@@ -325,8 +323,7 @@ def rules_table(scores: Dict[str, Dict[str, float]]) -> str:
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='One checkpoint under several prediction rules')
+    parser = tool_parser(__file__, __doc__)
     parser.add_argument('config', help='config of the model')
     parser.add_argument('checkpoint', help='its checkpoint')
     parser.add_argument(
@@ -338,13 +335,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--rules', nargs='+', default=None,
         help='print only these rows, e.g. "as trained"')
-    parser.add_argument('--out', help='also write the table to this file')
-    parser.add_argument('--device', default=None)
-    parser.add_argument('--many-shot-thr', type=int, default=100)
-    parser.add_argument('--few-shot-thr', type=int, default=20)
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config entries, key=value')
+    add_common_args(parser, out_help='also write the table to this file',
+                    out_required=False)
     return parser.parse_args(argv)
 
 

@@ -17,7 +17,6 @@ Example::
     python tools/analysis_tools/reliability_diagram.py CONFIG CKPT \\
         --out work_dirs/reliability.png
 """
-import argparse
 import os.path as osp
 import sys
 from typing import Dict, Optional
@@ -27,33 +26,24 @@ import torch
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from lt_analysis import (GROUP_COLOURS, fmt, format_table,  # noqa: E402
-                         save_figure, shot_groups)
+from lt_analysis import (GROUP_COLOURS, add_common_args, fmt,  # noqa: E402
+                         format_table, save_figure, shot_groups, tool_parser)
 from prediction_rules import (Features, load_features,  # noqa: E402
                               rule_logits)
 
-from mmengine.config import DictAction  # noqa: E402
 from shike_mm.evaluation import CalibrationError  # noqa: E402
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Reliability diagram (accuracy against confidence)')
+    parser = tool_parser(__file__, __doc__)
     parser.add_argument('config', help='config of the model')
     parser.add_argument('checkpoint', help='its checkpoint')
-    parser.add_argument(
-        '--out', required=True, help='PNG file to write (folders created)')
+    add_common_args(parser)
     parser.add_argument(
         '--bins', type=int, default=15, help='confidence bins (default 15)')
     parser.add_argument(
         '--rule', default='as trained',
         help='prediction rule of prediction_rules.py (default: as trained)')
-    parser.add_argument('--device', default=None)
-    parser.add_argument('--many-shot-thr', type=int, default=100)
-    parser.add_argument('--few-shot-thr', type=int, default=20)
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config entries, key=value')
     return parser.parse_args(argv)
 
 
