@@ -107,8 +107,7 @@ class FiniteLossHook(Hook):
             return
         bad = non_finite_tensors(checkpoint.get('state_dict', {}))
         if bad:
-            shown = ', '.join(bad[:10]) + (
-                f' and {len(bad) - 10} more' if len(bad) > 10 else '')
+            shown = list_names(bad)
             raise FloatingPointError(
                 f'not saving the checkpoint of epoch {runner.epoch + 1}: '
                 f'{len(bad)} tensor(s) hold nan/inf ({shown}). Nothing '
@@ -121,6 +120,14 @@ def non_finite_tensors(state_dict: Dict[str, torch.Tensor]) -> List[str]:
     return [key for key, value in state_dict.items()
             if isinstance(value, torch.Tensor) and value.is_floating_point()
             and not bool(torch.isfinite(value).all())]
+
+
+def list_names(names: List[str], limit: int = 10) -> str:
+    """The first ``limit`` of ``names`` joined by commas, with how many
+    more there are, for an error message."""
+    more = len(names) - limit
+    return ', '.join(names[:limit]) + (f' and {more} more'
+                                       if more > 0 else '')
 
 
 def _fmt(value: Optional[torch.Tensor]) -> str:

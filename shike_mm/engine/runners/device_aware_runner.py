@@ -19,7 +19,8 @@ from shike_mm.utils.checkpoint_check import (CheckpointError,
                                              load_checkpoint_file,
                                              state_dict_mismatches)
 from shike_mm.engine.checkpoint_io import read_last_checkpoint
-from shike_mm.engine.hooks.finite_loss_hook import non_finite_tensors
+from shike_mm.engine.hooks.finite_loss_hook import (list_names,
+                                                    non_finite_tensors)
 from shike_mm.engine.work_dir_lock import WorkDirLock
 from shike_mm.utils.compile_support import compile_unavailable
 
@@ -305,8 +306,7 @@ class DeviceAwareRunner(Runner):
                 'head)?')
         bad = non_finite_tensors(state_dict)
         if bad:
-            shown = ', '.join(bad[:10]) + (
-                f' and {len(bad) - 10} more' if len(bad) > 10 else '')
+            shown = list_names(bad)
             raise CheckpointError(
                 f'checkpoint {filename}: {len(bad)} tensor(s) hold nan/inf '
                 f'({shown}); evaluating or resuming it would give '
