@@ -30,11 +30,11 @@ class ClassCountsConsumer:
     :attr:`counts_source` on the metrics.
 
     Implementers: the model modules through
-    :class:`~shike_mm.models.utils.ClassCountBuffer` (``BalancedSoftmaxLoss``,
-    ``LogitAdjustLoss``, ``LDAMLoss``, ``PostHocAdjustedHead``),
-    ``RIDELoss``, and the metrics through ``ClassCountsMetricMixin``
-    (``LongTailAccuracy``, ``ShiftedDistributionAccuracy``,
-    ``CalibrationError``).
+    :class:`~shike_mm.models.utils.class_count_buffer.ClassCountBuffer`
+    (``BalancedSoftmaxLoss``, ``LogitAdjustLoss``, ``LDAMLoss``,
+    ``PostHocAdjustedHead``), ``RIDELoss``, and the metrics through
+    ``ClassCountsMetricMixin`` (``LongTailAccuracy``,
+    ``ShiftedDistributionAccuracy``, ``CalibrationError``).
     """
 
     #: Where the counts came from (a phrase for the log); set by the hook on
@@ -116,7 +116,7 @@ class MultiExpertLoss(NamedLoss):
 
     Implementers: ``DKTLoss``, ``MutualKLLoss``, ``RIDELoss``. They also
     accept a sequence of M (B, C) tensors
-    (:func:`~shike_mm.models.utils.stack_expert_logits`).
+    (:func:`~shike_mm.models.utils.expert_logits.stack_expert_logits`).
     """
 
     #: Kept for code that reads the attribute; ``isinstance`` is the test.

@@ -116,4 +116,3 @@ def test_hooks_find_consumers_by_isinstance():
         assert model.loss.ldam.reweighting is reweighting
     assert hook.receivers == ['model.loss', 'model.loss.ldam']
     assert model.other.calls == []
-

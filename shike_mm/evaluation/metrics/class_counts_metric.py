@@ -11,8 +11,8 @@ class ClassCountsMetricMixin(ClassCountsConsumer):
     Implements :class:`~shike_mm.protocols.ClassCountsConsumer` for
     metrics. ``ClassCountsHook`` calls :meth:`set_class_counts` with the
     training set's counts before the run (and after a checkpoint is loaded,
-    with the counts stored in it), and sets :attr:`counts_source` to say where they
-    came from. Call :meth:`_init_class_counts` in ``__init__``.
+    with the counts stored in it), and sets :attr:`counts_source` to say
+    where they came from. Call :meth:`_init_class_counts` in ``__init__``.
     """
 
     def _init_class_counts(self) -> None:

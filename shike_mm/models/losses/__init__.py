@@ -11,6 +11,6 @@ from .ride_loss import RIDELoss, ride_diversity_temperature
 __all__ = [
     'BalancedSoftmaxLoss', 'balanced_softmax_loss', 'DKTLoss', 'dkt_loss',
     'dkt_teacher_logits', 'LDAMLoss', 'class_balanced_weights', 'ldam_loss',
-    'ldam_margins', 'LogitAdjustLoss', 'logit_adjust_loss', 'loss_key', 'MutualKLLoss', 'mutual_kl_loss',
-    'RIDELoss', 'ride_diversity_temperature'
+    'ldam_margins', 'LogitAdjustLoss', 'logit_adjust_loss', 'loss_key',
+    'MutualKLLoss', 'mutual_kl_loss', 'RIDELoss', 'ride_diversity_temperature'
 ]

@@ -33,10 +33,11 @@ class ClassCountBuffer(ClassCountsConsumer):
     Implements :class:`~shike_mm.protocols.ClassCountsConsumer` for model
     modules. The buffer is None until the counts arrive
     (:meth:`set_class_counts`, called by ``ClassCountsHook``), so the
-    number of classes need not be known at construction. This mixin keeps the buffer on the module's device when
-    it is set again, and gives it the checkpoint's shape before loading, so
-    that a model built without counts (e.g. by ``tools/test.py``) loads the
-    ones stored in a checkpoint.
+    number of classes need not be known at construction. This mixin keeps
+    the buffer on the module's device when it is set again, and gives it
+    the checkpoint's shape before loading, so that a model built without
+    counts (e.g. by ``tools/test.py``) loads the ones stored in a
+    checkpoint.
 
     Subclasses name the buffer in ``count_buffer_name``, call
     :meth:`_register_count_buffer` in ``__init__``, implement
