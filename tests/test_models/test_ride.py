@@ -213,6 +213,7 @@ def test_ldam_loss_against_reference_and_set_epoch():
     loss = LDAMLoss(class_counts=COUNTS, drw_epoch=160)
     zl, yl = z.tolist(), y.tolist()
     assert not loss.drw_active()  # before any set_epoch: epoch 0
+    assert LDAMLoss(class_counts=COUNTS, drw_epoch=0).drw_active()
     before = ref_ldam(zl, yl, COUNTS, drw=False)
     after = ref_ldam(zl, yl, COUNTS, drw=True)
     assert abs(before - after) > 1e-3

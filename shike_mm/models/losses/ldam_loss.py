@@ -201,8 +201,9 @@ class LDAMLoss(ClassCountBuffer, EpochAware, nn.Module):
         self.weighted_mean = weighted_mean
         self.reduction = reduction
         self.loss_weight = loss_weight
-        #: Whether the class-balanced weights are on; set by set_epoch.
-        self.reweighting = False
+        #: Whether the class-balanced weights are on; set by set_epoch,
+        #: epoch 0's phase until then.
+        self.reweighting = self.drw_active(0)
         self._register_count_buffer()
         if class_counts is not None:
             self.set_class_counts(class_counts)
