@@ -43,6 +43,7 @@ from mmengine.runner import load_checkpoint, set_random_seed  # noqa: E402
 from mmpretrain.registry import MODELS  # noqa: E402
 
 import shike_mm  # noqa: E402,F401  (registers shike-mm modules)
+from shike_mm.protocols import StagedHead  # noqa: E402
 from tools.benchmark import (build_plain, build_train_data,  # noqa: E402
                              load_config)
 from tools.plain_shike import plain_losses  # noqa: E402
@@ -90,7 +91,7 @@ def parse_args(argv=None):
 def stage1(model):
     """Representation-learning mode whatever the checkpoint's stage."""
     head = model.head
-    if hasattr(head, 'set_mode'):
+    if isinstance(head, StagedHead):
         head.set_mode('experts')
     return model.train()
 

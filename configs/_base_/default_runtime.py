@@ -3,6 +3,8 @@
 # - DeviceAwareRunner (gloo on machines without a GPU, nccl otherwise),
 # - ClassCountsHook, which hands the training set's class counts to the
 #   losses and metrics that need them,
+# - EpochAwareHook, which tells the losses that change with the epoch
+#   (LDAM-DRW, RIDE) which epoch is being trained,
 # - EpochSeedHook, which makes a resumed run draw the same random numbers
 #   as the uninterrupted one,
 # - SyncBuffersHook (mmengine), which averages BN statistics over the ranks,
@@ -24,6 +26,7 @@ runner_type = 'DeviceAwareRunner'
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     class_counts=dict(type='ClassCountsHook'),
+    epoch_aware=dict(type='EpochAwareHook'),
     epoch_seed=dict(type='EpochSeedHook'),
     # Average BN statistics over the ranks after every training epoch, so
     # that every rank validates (and the checkpoint holds) the same model.

@@ -8,7 +8,6 @@ import re
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.logging import MessageHub
 from mmpretrain.registry import MODELS
 
 from tests.conftest import REPO_ROOT
@@ -28,15 +27,17 @@ def loss_type():
     MODELS._module_dict.pop('ClassBalancedCELoss')
 
 
-@pytest.fixture
-def epoch():
-    hub = MessageHub.get_current_instance()
-    old = hub.get_info('epoch')
-    yield lambda value: hub.update_info('epoch', value)
-    hub.update_info('epoch', old)
+def test_the_loss_implements_the_protocols(loss_type):
+    """The default runtime's hooks find the loss by these classes."""
+    from shike_mm.protocols import ClassCountsConsumer, EpochAware
+    from shike_mm.models.losses import loss_key
+    loss = loss_type()
+    assert isinstance(loss, ClassCountsConsumer)
+    assert isinstance(loss, EpochAware)
+    assert loss_key(loss) == 'loss_cb'
 
 
-def test_weights_follow_the_effective_number(loss_type, epoch):
+def test_weights_follow_the_effective_number(loss_type):
     counts = [100, 10, 1]
     loss = loss_type(beta=0.9, start_epoch=2)
     loss.set_class_counts(counts)
@@ -48,20 +49,20 @@ def test_weights_follow_the_effective_number(loss_type, epoch):
     label = torch.tensor([0, 2])
     nll = [-math.log(math.e**2 / (math.e**2 + 2)),
            -math.log(1 / (math.e + 2))]
-    epoch(1)  # before start_epoch: plain CE
+    loss.set_epoch(1)  # before start_epoch: plain CE
     assert loss(logits, label).item() == pytest.approx(sum(nll) / 2)
-    epoch(2)  # weighted CE: sum w_y * nll / sum w_y
+    loss.set_epoch(2)  # weighted CE: sum w_y * nll / sum w_y
     weighted = (expected[0] * nll[0] + expected[2] * nll[1]) / (
         expected[0] + expected[2])
     assert loss(logits, label).item() == pytest.approx(weighted)
 
 
-def test_the_loss_trains_and_needs_counts(loss_type, epoch):
+def test_the_loss_trains_and_needs_counts(loss_type):
     loss = loss_type(start_epoch=0)
     with pytest.raises(RuntimeError, match='no class counts'):
         loss(torch.zeros(2, 3), torch.tensor([0, 1]))
     loss.set_class_counts([50, 5, 1])
-    epoch(0)
+    loss.set_epoch(0)
     torch.manual_seed(0)
     x, y = torch.randn(64, 8), torch.randint(0, 3, (64, ))
     model = torch.nn.Linear(8, 3)

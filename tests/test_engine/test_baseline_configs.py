@@ -242,7 +242,7 @@ class _RecordDRW(Hook):
 
 def test_ldam_drw_switches_at_its_epoch_also_after_resume(data_roots,
                                                         tmp_path):
-    """LDAM-DRW reads the epoch from the message hub: re-weighting starts at
+    """LDAM-DRW gets the epoch from EpochAwareHook: re-weighting starts at
     ``drw_epoch`` in an uninterrupted run, and a run resumed from the
     checkpoint before that epoch re-weights from the same epoch and gives
     the same loss."""

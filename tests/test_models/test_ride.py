@@ -3,12 +3,10 @@
 the expert router, checked against hand values and slow references written
 from the equations."""
 import math
-import uuid
 
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.logging import MessageHub
 from mmpretrain.models import LinearClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
@@ -16,19 +14,9 @@ from mmpretrain.structures import DataSample
 from shike_mm.models import (CosineClassifier, ExpertRouter, LDAMLoss,
                              MultiExpertResNet, RIDELoss, RIDEResNet,
                              ZeroPadShortcut, class_balanced_weights,
-                             get_current_epoch, ldam_margins, routed_predict,
-                             router_loss, router_targets,
-                             routing_relative_flops)
+                             ldam_margins, routed_predict, router_loss,
+                             router_targets, routing_relative_flops)
 from shike_mm.models.backbones import ZeroPadResLayer
-
-
-@pytest.fixture
-def hub():
-    """A fresh current ``MessageHub`` (as a runner creates), removed after."""
-    name = f'test_ride_{uuid.uuid4().hex}'
-    instance = MessageHub.get_instance(name)
-    yield instance
-    MessageHub._instance_dict.pop(name, None)
 
 
 def _num_params(module):
@@ -219,22 +207,47 @@ def _logits(*shape, seed=0):
 COUNTS = [300, 120, 40, 12, 3]
 
 
-def test_ldam_loss_against_reference_and_message_hub(hub):
+def test_ldam_loss_against_reference_and_set_epoch():
     z = _logits(7, 5)
     y = torch.tensor([0, 1, 2, 3, 4, 4, 1])
     loss = LDAMLoss(class_counts=COUNTS, drw_epoch=160)
     zl, yl = z.tolist(), y.tolist()
-    assert get_current_epoch() == 0  # no value yet: epoch 0
+    assert not loss.drw_active()  # before any set_epoch: epoch 0
+    assert LDAMLoss(class_counts=COUNTS, drw_epoch=0).drw_active()
     before = ref_ldam(zl, yl, COUNTS, drw=False)
     after = ref_ldam(zl, yl, COUNTS, drw=True)
     assert abs(before - after) > 1e-3
     for epoch, want in [(0, before), (159, before), (160, after),
                         (199, after)]:
-        hub.update_info('epoch', epoch)
+        loss.set_epoch(epoch)
         assert loss.drw_active() == (epoch >= 160)
         assert abs(loss(z, y).item() - want) < 1e-9
     # Never re-weights without drw_epoch.
     assert abs(LDAMLoss(class_counts=COUNTS)(z, y).item() - before) < 1e-9
+
+
+def test_ldam_set_epoch_recompiles_only_at_drw_epoch():
+    """``set_epoch`` flips a bool that forward reads, never the epoch
+    itself: a compiled loss (as in a compiled train_step) recompiles once,
+    when re-weighting starts, not every epoch. Dynamo only
+    (``CompileCounter``): no C++ compiler needed."""
+    from torch._dynamo.testing import CompileCounter
+    torch._dynamo.reset()
+    z, y = _logits(7, 5), torch.tensor([0, 1, 2, 3, 4, 4, 1])
+    losses = [LDAMLoss(class_counts=COUNTS, drw_epoch=3),
+              RIDELoss(class_counts=COUNTS, drw_epoch=3)]
+    inputs = [z, _logits(3, 7, 5, seed=1)]
+    for loss, logits in zip(losses, inputs):
+        counter = CompileCounter()
+        compiled = torch.compile(loss, backend=counter)
+        frames = []
+        for epoch in range(6):
+            loss.set_epoch(epoch)
+            torch.testing.assert_close(compiled(logits, y), loss(logits, y))
+            frames.append(counter.frame_count)
+        assert frames[0] == frames[2] and frames[3] == frames[5], frames
+        assert frames[3] > frames[2], frames
+    torch._dynamo.reset()
 
 
 def test_ldam_scale_conventions():
@@ -248,7 +261,7 @@ def test_ldam_scale_conventions():
                                         COUNTS, False)) < 1e-9
 
 
-def test_ldam_with_linear_cls_head_and_counts(hub):
+def test_ldam_with_linear_cls_head_and_counts():
     head = LinearClsHead(
         num_classes=5,
         in_channels=8,
@@ -258,9 +271,9 @@ def test_ldam_with_linear_cls_head_and_counts(hub):
     with pytest.raises(RuntimeError, match='ClassCountsHook'):
         head.loss(feats, samples)
     head.loss_module.set_class_counts(COUNTS)
-    hub.update_info('epoch', 0)
+    head.loss_module.set_epoch(0)
     plain = head.loss(feats, samples)['loss']
-    hub.update_info('epoch', 1)
+    head.loss_module.set_epoch(1)
     weighted = head.loss(feats, samples)['loss']
     assert torch.isfinite(plain) and torch.isfinite(weighted)
     assert not torch.allclose(plain, weighted)
@@ -310,7 +323,7 @@ def ref_ride(z, target, counts, drw, diversity=-0.45, base_t=1.0,
     return loss
 
 
-def test_ride_loss_against_reference_loop(hub):
+def test_ride_loss_against_reference_loop():
     z = _logits(3, 8, 5, seed=1)
     y = torch.tensor([0, 1, 2, 3, 4, 0, 0, 2])
     loss = RIDELoss(class_counts=COUNTS, drw_epoch=160)
@@ -320,7 +333,7 @@ def test_ride_loss_against_reference_loop(hub):
     assert abs(before - after) > 1e-3
     for epoch, want in [(3, before), (159, before), (160, after),
                         (180, after)]:
-        hub.update_info('epoch', epoch)
+        loss.set_epoch(epoch)
         got = loss(z, y)
         assert got.dtype == torch.float64
         assert abs(got.item() - want) < 1e-6, epoch
@@ -328,7 +341,7 @@ def test_ride_loss_against_reference_loop(hub):
     assert abs(loss(list(z), y).item() - after) < 1e-6
 
 
-def test_ride_loss_diversity_gradient(hub):
+def test_ride_loss_diversity_gradient():
     """The KL target softmax(mean / T) is detached (no_grad, as the
     reference). Its gradient path would contribute nothing anyway: summed
     over the experts, log p_bar - log q_m is constant over the classes, and
@@ -337,8 +350,8 @@ def test_ride_loss_diversity_gradient(hub):
     class-dependent temperature."""
     y = torch.tensor([0, 1, 2, 3])
     for epoch in (0, 7):
-        hub.update_info('epoch', epoch)
         loss = RIDELoss(class_counts=COUNTS, drw_epoch=5)
+        loss.set_epoch(epoch)
         z = _logits(3, 4, 5, seed=2).div(10).requires_grad_()
         loss(z, y).backward()
         temp = loss.diversity_temperature()
@@ -358,8 +371,7 @@ def test_ride_loss_diversity_gradient(hub):
                                         (z.detach().requires_grad_(), ))
 
 
-def test_ride_loss_base_on_mean_rule(hub):
-    hub.update_info('epoch', 0)
+def test_ride_loss_base_on_mean_rule():
     z = _logits(3, 6, 5, seed=3)
     y = torch.tensor([0, 1, 2, 3, 4, 1])
     # The reference: with no diversity term the base loss sees the mean.

@@ -2,6 +2,7 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .class_counts_hook import ClassCountsHook
 from .decoupled_retrain_hook import DecoupledRetrainHook
+from .epoch_aware_hook import EpochAwareHook
 from .epoch_seed_hook import EpochSeedHook
 from .finite_loss_hook import FiniteLossHook
 from .num_classes_check_hook import NumClassesCheckHook
@@ -9,6 +10,6 @@ from .routing_cost_hook import RoutingCostHook
 
 __all__ = [
     'AtomicCheckpointHook', 'ClassCountsHook', 'DecoupledRetrainHook',
-    'EpochSeedHook', 'FiniteLossHook', 'NumClassesCheckHook',
+    'EpochAwareHook', 'EpochSeedHook', 'FiniteLossHook', 'NumClassesCheckHook',
     'RoutingCostHook'
 ]

@@ -9,6 +9,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 from mmpretrain.registry import DATASETS, HOOKS
 
+from ...protocols import ClassCountsConsumer
+
 
 @HOOKS.register_module()
 class ClassCountsHook(Hook):
@@ -25,17 +27,18 @@ class ClassCountsHook(Hook):
     the training dataset with :func:`shike_mm.datasets.get_class_counts`
     (``class_counts`` of a long-tail wrapper or list-file dataset, else a
     bincount of its labels), then calls ``set_class_counts(counts)`` on
+    every :class:`~shike_mm.protocols.ClassCountsConsumer`:
 
-    - every submodule of the model that defines it, and
-    - every metric of the validation and test evaluators that defines it.
+    - every submodule of the model that is one, and
+    - every metric of the validation and test evaluators that is one.
 
     The counts travel with the model: every checkpoint written by a run
     with this hook stores them in ``meta['class_counts']``. A test-only run
     (``tools/test.py``) takes them from the checkpoint it loads, so it needs
     the test split alone; it builds ``train_dataloader.dataset`` from the
     config only for checkpoints without stored counts. The checkpoint's
-    counts are those the model was trained with, so they win. Metrics that
-    define ``counts_source`` are told where the counts came from.
+    counts are those the model was trained with, so they win. The metrics
+    are told where the counts came from (``counts_source``).
 
     Args:
         num_classes (int, optional): Length of the count vector. Defaults to
@@ -147,7 +150,7 @@ class ClassCountsHook(Hook):
         if is_model_wrapper(model):
             model = model.module
         for name, module in model.named_modules():
-            if callable(getattr(module, 'set_class_counts', None)):
+            if isinstance(module, ClassCountsConsumer):
                 module.set_class_counts(counts)
                 receivers.append(f'model.{name}' if name else 'model')
         for loop_name in ('_val_loop', '_test_loop'):
@@ -156,10 +159,9 @@ class ClassCountsHook(Hook):
                 continue
             evaluator = getattr(loop, 'evaluator', None)
             for metric in getattr(evaluator, 'metrics', []):
-                if callable(getattr(metric, 'set_class_counts', None)):
+                if isinstance(metric, ClassCountsConsumer):
                     metric.set_class_counts(counts)
-                    if hasattr(metric, 'counts_source'):
-                        metric.counts_source = source
+                    metric.counts_source = source
                     receivers.append(
                         f'{loop_name[1:]}.{type(metric).__name__}')
         return receivers

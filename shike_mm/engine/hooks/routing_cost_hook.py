@@ -6,6 +6,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 from mmpretrain.registry import HOOKS
 
+from ...protocols import ExpertCostsConsumer
+
 
 @HOOKS.register_module()
 class RoutingCostHook(Hook):
@@ -17,7 +19,8 @@ class RoutingCostHook(Hook):
     (:func:`shike_mm.models.utils.multi_expert_costs`), adds one router
     evaluation (hidden layer and output layer), and calls
     ``set_expert_costs(shared, experts, router)`` on every metric of the
-    validation and test evaluators that defines it (``LongTailAccuracy``
+    validation and test evaluators that is an
+    :class:`~shike_mm.protocols.ExpertCostsConsumer` (``LongTailAccuracy``
     then reports ``relative_flops`` next to ``experts_used``). Models whose
     head has no router are left alone.
 
@@ -48,7 +51,7 @@ class RoutingCostHook(Hook):
             if not isinstance(loop, BaseLoop):
                 continue
             for metric in getattr(loop.evaluator, 'metrics', []):
-                if callable(getattr(metric, 'set_expert_costs', None)):
+                if isinstance(metric, ExpertCostsConsumer):
                     metric.set_expert_costs(shared, experts, router_cost)
                     receivers.append(type(metric).__name__)
         runner.logger.info(

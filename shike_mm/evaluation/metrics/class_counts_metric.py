@@ -1,15 +1,18 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 from typing import List, Optional, Sequence
 
+from ...protocols import ClassCountsConsumer
 
-class ClassCountsMetricMixin:
+
+class ClassCountsMetricMixin(ClassCountsConsumer):
     """The class-counts part of a metric that groups classes by their
     training images (many / medium / few shot) or orders them by them.
 
-    ``ClassCountsHook`` calls :meth:`set_class_counts` with the training
-    set's counts before the run (and after a checkpoint is loaded, with the
-    counts stored in it), and sets :attr:`counts_source` to say where they
-    came from. Call :meth:`_init_class_counts` in ``__init__``.
+    Implements :class:`~shike_mm.protocols.ClassCountsConsumer` for
+    metrics. ``ClassCountsHook`` calls :meth:`set_class_counts` with the
+    training set's counts before the run (and after a checkpoint is loaded,
+    with the counts stored in it), and sets :attr:`counts_source` to say
+    where they came from. Call :meth:`_init_class_counts` in ``__init__``.
     """
 
     def _init_class_counts(self) -> None:

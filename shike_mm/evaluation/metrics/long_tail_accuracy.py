@@ -10,11 +10,13 @@ from mmengine.logging import print_log
 
 from mmpretrain.registry import METRICS
 
+from ...protocols import ExpertCostsConsumer
 from .class_counts_metric import ClassCountsMetricMixin
 
 
 @METRICS.register_module()
-class LongTailAccuracy(ClassCountsMetricMixin, BaseMetric):
+class LongTailAccuracy(ClassCountsMetricMixin, ExpertCostsConsumer,
+                       BaseMetric):
     """Top-k accuracy plus many / medium / few-shot accuracy.
 
     Reported keys (with the default prefix ``'accuracy'``), all in percent:
@@ -35,7 +37,8 @@ class LongTailAccuracy(ClassCountsMetricMixin, BaseMetric):
       predictions carry ``num_experts`` (routed multi-expert inference):
       the mean number of experts a test image used, and the mean cost of
       routed inference relative to running every expert (needs the costs
-      handed over by ``RoutingCostHook`` through :meth:`set_expert_costs`).
+      handed over by ``RoutingCostHook`` through :meth:`set_expert_costs`,
+      the :class:`~shike_mm.protocols.ExpertCostsConsumer` protocol).
     - ``accuracy/per_class`` (``per_class=True``): list of the top-1
       accuracy of every class (NaN for a class without test images).
       mmengine logs a list value as non-scalar information: it is printed in

@@ -4,19 +4,21 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmpretrain.evaluation.metrics import Accuracy
 from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ..losses.loss_names import loss_key
-from ..losses.utils import upcast_logits
+from ...protocols import LogitScaleConsumer
 from ..utils.arg_checks import check_num_experts
+from ..utils.expert_logits import upcast_logits
+from .expert_classifiers import ExpertClassifiers
+from .expert_outputs import expert_losses, expert_predictions
+from .head_modes import ExpertHeadModes
 
 
 @MODELS.register_module()
-class MultiExpertFusionHead(ClsHead):
+class MultiExpertFusionHead(ExpertHeadModes, ClsHead):
     """Per-expert classifiers, mean-logit prediction and the losses of a
     multi-expert model (SHIKE's two stages).
 
@@ -27,16 +29,19 @@ class MultiExpertFusionHead(ClsHead):
     expert logits and hand them to :meth:`_get_loss` /
     :meth:`_get_predictions`.
 
-    Two classifier sets exist from construction and both live in the state
-    dict: ``classifiers`` (stage 1, representation learning) and
-    ``retrain_classifiers`` (stage 2, classifier re-training). The current
-    mode is the persistent bool buffer ``retraining_flag`` (in checkpoints,
-    so testing a stage-2 checkpoint predicts with the retrain classifiers);
-    change it with :meth:`set_mode` (``'experts'`` / ``'retrain'``, called
-    by ``DecoupledRetrainHook``), read it with :attr:`retraining`.
+    It composes small parts: two :class:`ExpertClassifiers` sets, both in
+    the state dict from construction, ``classifiers`` (stage 1,
+    representation learning) and ``retrain_classifiers`` (stage 2,
+    classifier re-training); an optional ``router``
+    (:class:`~shike_mm.models.utils.ExpertRouter`); the modes of
+    :class:`ExpertHeadModes` (the :class:`~shike_mm.protocols.StagedHead`
+    protocol: :meth:`set_mode`, :attr:`mode`, :attr:`available_modes`,
+    called by the stage hook), persistent so that testing a stage-2
+    checkpoint predicts with the retrain classifiers; and
+    :func:`expert_losses` / :func:`expert_predictions` for the outputs.
 
-    Losses. A loss module that sets ``takes_expert_logits = True`` (DKT,
-    mutual KL, RIDE's loss) is called once with the (M, B, C) logits and the
+    Losses. A :class:`~shike_mm.protocols.MultiExpertLoss` (DKT, mutual
+    KL, RIDE's loss) is called once with the (M, B, C) logits and the
     targets; any other loss (mmpretrain's CE, focal, balanced softmax ...)
     is applied to each expert's (B, C) logits and summed over the experts.
     Each value is logged under :func:`~shike_mm.models.losses.loss_key` of
@@ -50,13 +55,11 @@ class MultiExpertFusionHead(ClsHead):
       no gradient (``grad`` stays None). ``retrain_loss=None`` (RIDE)
       builds no retrain classifiers and has no retrain mode.
     - router mode (RIDE's expert assignment, any multi-expert model): only
-      ``router`` (an :class:`~shike_mm.models.utils.ExpertRouter`) learns,
-      from the pooled features and the logits of the classifier set in use
-      (the retrain classifiers after a retraining stage), with its BCE loss
-      ``loss_router``. From then on predictions are routed: a sample stops
-      at the first expert whose router says no, the prediction is the mean
-      of the experts it used, and each predicted ``DataSample`` records
-      ``num_experts`` (the metric reports the mean and the relative cost).
+      the router learns, from the pooled features and the logits of the
+      classifier set in use, with its BCE loss ``loss_router``. From then
+      on predictions are routed: a sample stops at the first expert whose
+      router says no, the prediction is the mean of the experts it used,
+      and each predicted ``DataSample`` records ``num_experts``.
 
     Args:
         num_classes (int): Number of classes C.
@@ -66,8 +69,9 @@ class MultiExpertFusionHead(ClsHead):
             ``out_features``. ``dict(type='CosineClassifier', scale=30.0)``
             (default) or ``dict(type='Linear', bias=True)`` for a plain
             ``nn.Linear`` (Kaiming-normal init through ``init_cfg``). Its
-            ``scale`` (if any) bounds the logits and is handed to every loss
-            that defines ``set_logit_scale`` (DKT's target fill value).
+            ``scale`` (if any) bounds the logits and is handed to every
+            :class:`~shike_mm.protocols.LogitScaleConsumer` loss (DKT's
+            target fill value).
         loss (dict): Stage-1 loss. Defaults to
             ``dict(type='CrossEntropyLoss', loss_weight=1.0)``.
         dkt_loss (dict, optional): Defaults to
@@ -75,8 +79,8 @@ class MultiExpertFusionHead(ClsHead):
         mutual_loss (dict, optional): Defaults to
             ``dict(type='MutualKLLoss', loss_weight=1.0)``. None disables it.
         retrain_loss (dict, optional): Stage-2 loss. Defaults to
-            ``dict(type='BalancedSoftmaxLoss')`` (class counts arrive through
-            ``set_class_counts``, called by ``ClassCountsHook``). None: no
+            ``dict(type='BalancedSoftmaxLoss')`` (a ``ClassCountsConsumer``:
+            ``ClassCountsHook`` hands it the class counts). None: no
             retrain classifiers, no retrain mode.
         router (dict, optional): An ``ExpertRouter`` config, built with
             ``in_channels`` and ``num_experts``; enables the router mode.
@@ -95,8 +99,6 @@ class MultiExpertFusionHead(ClsHead):
             ``nn.Linear`` classifiers; cosine classifiers always use their
             own uniform(-1, 1) + renormalisation init.
     """
-
-    modes = ('experts', 'retrain', 'router')
 
     def __init__(self,
                  num_classes: int,
@@ -129,121 +131,36 @@ class MultiExpertFusionHead(ClsHead):
         self.num_experts = num_experts
         self.detach_retrain_feats = detach_retrain_feats
         self.keep_expert_logits = keep_expert_logits
-        self.classifier_cfg = copy.deepcopy(classifier)
 
-        self.classifiers = nn.ModuleList(
-            [self._build_classifier() for _ in range(num_experts)])
+        def classifiers():
+            return ExpertClassifiers(classifier, in_channels, num_classes,
+                                     num_experts)
+
+        self.classifiers = classifiers()
         self.retrain_classifiers = None
         if retrain_loss is not None:
-            self.retrain_classifiers = nn.ModuleList(
-                [self._build_classifier() for _ in range(num_experts)])
-
+            self.retrain_classifiers = classifiers()
         self.dkt_loss_module = self._build_loss(dkt_loss)
         self.mutual_loss_module = self._build_loss(mutual_loss)
         self.retrain_loss_module = self._build_loss(retrain_loss)
-        self.register_buffer(
-            'retraining_flag', torch.tensor(False), persistent=True)
-        # Python copies of the mode buffers, see _mode_flag
-        self._mode_copy = {'retraining_flag': False}
         self.router = None
         if router is not None:
             router = copy.deepcopy(router)
             router.update(in_channels=in_channels, num_experts=num_experts)
             self.router = MODELS.build(router)
-            # Only models with a router carry this buffer, so checkpoints
-            # of models without one keep their keys.
-            self.register_buffer(
-                'routing_flag', torch.tensor(False), persistent=True)
-            self._mode_copy['routing_flag'] = False
+        self._register_modes()
 
-        scale = getattr(self.classifiers[0], 'scale', None)
+        scale = self.classifiers.logit_scale
         for module in (self.loss_module, self.dkt_loss_module,
                        self.mutual_loss_module, self.retrain_loss_module):
-            if callable(getattr(module, 'set_logit_scale', None)):
+            if isinstance(module, LogitScaleConsumer):
                 module.set_logit_scale(scale)
-
-    # ------------------------------------------------------------------
-    # construction
-    # ------------------------------------------------------------------
-    def _build_classifier(self) -> nn.Module:
-        cfg = copy.deepcopy(self.classifier_cfg)
-        if cfg.get('type') in ('Linear', nn.Linear):
-            cfg.pop('type')
-            return nn.Linear(self.in_channels, self.num_classes, **cfg)
-        cfg.update(in_features=self.in_channels, out_features=self.num_classes)
-        return MODELS.build(cfg)
 
     @staticmethod
     def _build_loss(cfg: Optional[dict]) -> Optional[nn.Module]:
         if cfg is None or isinstance(cfg, nn.Module):
             return cfg
         return MODELS.build(cfg)
-
-    # ------------------------------------------------------------------
-    # modes
-    # ------------------------------------------------------------------
-    @property
-    def retraining(self) -> bool:
-        """bool: True once the retrain classifiers are in use (stage 2 and
-        a router stage after it)."""
-        return self._mode_flag('retraining_flag')
-
-    @property
-    def routing(self) -> bool:
-        """bool: True in the router mode (router training, routed
-        predictions)."""
-        return self.router is not None and self._mode_flag('routing_flag')
-
-    def _mode_flag(self, name: str) -> bool:
-        """The value of the bool buffer ``name``. The buffer is the truth
-        (it is in checkpoints); a Python copy of it, kept in step by
-        :meth:`set_mode` and state-dict loading, is what ``torch.compile``
-        reads, so a compiled step guards on a Python bool instead of
-        breaking its graph to read a tensor."""
-        if torch.compiler.is_compiling():
-            return self._mode_copy[name]
-        value = self._mode_copy[name] = bool(getattr(self, name))
-        return value
-
-    def _sync_mode_copy(self) -> None:
-        """Copy the mode buffers into ``_mode_copy``."""
-        for name in self._mode_copy:
-            self._mode_copy[name] = bool(getattr(self, name))
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-        self._sync_mode_copy()
-
-    @property
-    def mode(self) -> str:
-        """str: The current mode, one of :attr:`available_modes`."""
-        if self.routing:
-            return 'router'
-        return 'retrain' if self.retraining else 'experts'
-
-    @property
-    def available_modes(self) -> Tuple[str, ...]:
-        """tuple[str]: The modes this head supports."""
-        return tuple(
-            m for m in self.modes
-            if (m != 'retrain' or self.retrain_classifiers is not None) and (
-                m != 'router' or self.router is not None))
-
-    def set_mode(self, mode: str) -> None:
-        """Switch to ``'experts'`` (stage 1), ``'retrain'`` (classifier
-        re-training) or ``'router'`` (router training and routed
-        predictions, keeping the classifier set in use). Only the mode
-        changes; freezing parameters is the caller's job
-        (``DecoupledRetrainHook``).
-        """
-        if mode not in self.available_modes:
-            raise ValueError(f'{type(self).__name__}: mode must be one of '
-                             f'{self.available_modes}, got {mode!r}')
-        if mode != 'router':
-            self.retraining_flag.fill_(mode == 'retrain')
-        if self.router is not None:
-            self.routing_flag.fill_(mode == 'router')
-        self._sync_mode_copy()
 
     # ------------------------------------------------------------------
     # forward
@@ -285,8 +202,7 @@ class MultiExpertFusionHead(ClsHead):
             retraining = self.retraining
         classifiers = self.retrain_classifiers if retraining \
             else self.classifiers
-        return torch.stack(
-            [cls(feat) for cls, feat in zip(classifiers, feats)], dim=0)
+        return classifiers(feats)
 
     def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
         """Mean of the experts' logits, shape (B, C)."""
@@ -306,7 +222,8 @@ class MultiExpertFusionHead(ClsHead):
             **kwargs: Passed to the per-expert loss modules.
 
         Returns:
-            dict[str, Tensor]: See :meth:`_get_loss`.
+            dict[str, Tensor]: ``loss_router`` in the router mode, else
+            see :meth:`_get_loss`.
         """
         # The part that torch.fx can trace.
         if (self.retraining or self.routing) and self.detach_retrain_feats:
@@ -341,7 +258,8 @@ class MultiExpertFusionHead(ClsHead):
     def _get_loss(self, expert_logits: torch.Tensor,
                   data_samples: List[DataSample],
                   **kwargs) -> Dict[str, torch.Tensor]:
-        """Losses of the current mode from the expert logits.
+        """Losses of the current mode from the expert logits
+        (:func:`expert_losses`).
 
         Args:
             expert_logits (Tensor): Shape (M, B, C).
@@ -356,19 +274,8 @@ class MultiExpertFusionHead(ClsHead):
         """
         logits = upcast_logits(expert_logits)
         target = self._get_targets(data_samples).to(logits.device)
-        losses = dict()
-        for module in self.active_losses():
-            key = loss_key(module)
-            if key in losses:
-                raise ValueError(
-                    f'{type(self).__name__}: two active losses log as '
-                    f'{key!r}; give one of them a distinct loss_name')
-            if getattr(module, 'takes_expert_logits', False):
-                losses[key] = module(logits, target)
-            else:
-                losses[key] = sum(
-                    module(z, target, avg_factor=z.size(0), **kwargs)
-                    for z in logits)
+        losses = expert_losses(self.active_losses(), logits, target,
+                               type(self).__name__, **kwargs)
         if self.cal_acc:
             acc = Accuracy.calculate(
                 logits.mean(dim=0), target, topk=self.topk)
@@ -410,47 +317,8 @@ class MultiExpertFusionHead(ClsHead):
         data_samples: Optional[List[Optional[DataSample]]],
         routed: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
     ) -> List[DataSample]:
-        """Fill data samples from the expert logits.
-
-        Args:
-            expert_logits (Tensor): Shape (M, B, C).
-            data_samples (list[DataSample | None], optional): Samples to
-                fill; new ones are created if None.
-            routed (tuple[Tensor], optional): Routed inference: the mean
-                logits of the experts each sample used (B, C) and their
-                number (B, ), from ``ExpertRouter.predict``.
-
-        Returns:
-            list[DataSample]: Each with ``pred_score`` (C, ) = softmax of the
-            mean logits (of the experts used) and ``pred_label`` (1, ); with
-            routing also ``num_experts`` (int); with ``keep_expert_logits``
-            also ``expert_logits`` (M, C), the raw logits of every expert
-            (float32, detached).
-        """
-        expert_logits = expert_logits.detach().float()
-        num_experts_used = None
-        if routed is None:
-            mean_logits = expert_logits.mean(dim=0)
-        else:
-            mean_logits, num_experts_used = routed
-            mean_logits = mean_logits.detach().float()
-        pred_scores = F.softmax(mean_logits, dim=1)
-        pred_labels = pred_scores.argmax(dim=1, keepdim=True)
-
-        if data_samples is None:
-            data_samples = [None] * pred_scores.size(0)
-        out = []
-        for i, (data_sample, score, label) in enumerate(
-                zip(data_samples, pred_scores, pred_labels)):
-            if data_sample is None:
-                data_sample = DataSample()
-            data_sample.set_pred_score(score).set_pred_label(label)
-            if num_experts_used is not None:
-                data_sample.set_field(
-                    int(num_experts_used[i]), 'num_experts',
-                    field_type='metainfo')
-            if self.keep_expert_logits:
-                data_sample.set_field(
-                    expert_logits[:, i], 'expert_logits', dtype=torch.Tensor)
-            out.append(data_sample)
-        return out
+        """Fill data samples from the expert logits; see
+        :func:`expert_predictions` (``expert_logits`` only with
+        ``keep_expert_logits``)."""
+        return expert_predictions(expert_logits, data_samples, routed,
+                                  self.keep_expert_logits)

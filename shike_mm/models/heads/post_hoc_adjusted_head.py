@@ -9,8 +9,8 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch.func import functional_call
 
-from ..losses.utils import upcast_logits
 from ..utils.class_count_buffer import ClassCountBuffer, check_class_counts
+from ..utils.expert_logits import upcast_logits
 
 
 @MODELS.register_module()

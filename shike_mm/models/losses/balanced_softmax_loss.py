@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
+from ...protocols import NamedLoss
 from ..utils.class_count_buffer import ClassCountBuffer, check_class_counts
 from .utils import hard_labels, upcast_logits
 
@@ -45,7 +46,7 @@ def balanced_softmax_loss(cls_score: torch.Tensor,
 
 
 @MODELS.register_module()
-class BalancedSoftmaxLoss(ClassCountBuffer, nn.Module):
+class BalancedSoftmaxLoss(ClassCountBuffer, NamedLoss, nn.Module):
     """Balanced softmax cross-entropy loss, ``CE(z + log n, y)``.
 
     The per-class training counts ``n`` are the only state. They are stored
@@ -125,9 +126,8 @@ class BalancedSoftmaxLoss(ClassCountBuffer, nn.Module):
         """
         assert reduction_override in (None, 'none', 'mean', 'sum')
         reduction = reduction_override or self.reduction
-        self._require_counts()
         label = hard_labels(label, type(self).__name__)
-        self._require_counts(cls_score.size(-1))
+        self.require_class_counts(cls_score.size(-1))
         loss = balanced_softmax_loss(
             cls_score,
             label,

@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
+from ...protocols import LogitScaleConsumer, MultiExpertLoss
 from .utils import check_kl_reduction, reduce_kl, stack_expert_logits
 
 
@@ -136,7 +137,7 @@ def dkt_loss(expert_logits: torch.Tensor,
 
 
 @MODELS.register_module()
-class DKTLoss(nn.Module):
+class DKTLoss(MultiExpertLoss, LogitScaleConsumer, nn.Module):
     """Dynamic Knowledge Transfer loss of SHIKE (Eq. 5-9).
 
     Defaults reproduce the reference implementation: teacher target position
@@ -155,6 +156,10 @@ class DKTLoss(nn.Module):
     smallest logit of each expert and sample, detached). Used without a
     head, 'auto' means -30. A number fixes the value.
 
+    A :class:`~shike_mm.protocols.MultiExpertLoss` (the head calls it once
+    with all experts' (M, B, C) logits) and a
+    :class:`~shike_mm.protocols.LogitScaleConsumer`.
+
     Args:
         loss_weight (float): Weight (alpha of Eq. 10). Defaults to 10.0.
         reduction (str): 'mean' (element-wise), 'batchmean' or 'sum'.
@@ -168,8 +173,6 @@ class DKTLoss(nn.Module):
             Defaults to 'auto'.
     """
 
-    #: Called once with all experts' (M, B, C) logits by the head.
-    takes_expert_logits = True
     loss_name = 'loss_dkt'
 
     def __init__(self,

@@ -4,27 +4,12 @@ from typing import Optional, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.logging import MessageHub
 from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
+from ...protocols import EpochAware
 from ..utils.class_count_buffer import ClassCountBuffer, check_class_counts
 from .utils import hard_labels, upcast_logits
-
-
-def get_current_epoch() -> int:
-    """The current 0-based training epoch from mmengine's message hub.
-
-    mmengine's ``RuntimeInfoHook`` stores ``runner.epoch`` (the number of
-    finished epochs, so 0 during the first epoch) as the runtime info
-    ``'epoch'`` before training and before every training epoch, also after
-    a resume. Outside a runner (no value yet) this returns 0.
-
-    Returns:
-        int: The epoch, 0 if unknown.
-    """
-    epoch = MessageHub.get_current_instance().get_info('epoch')
-    return 0 if epoch is None else int(epoch)
 
 
 def ldam_margins(class_counts, max_m: float = 0.5) -> torch.Tensor:
@@ -139,7 +124,7 @@ def ldam_loss(cls_score: torch.Tensor,
 
 
 @MODELS.register_module()
-class LDAMLoss(ClassCountBuffer, nn.Module):
+class LDAMLoss(ClassCountBuffer, EpochAware, nn.Module):
     """LDAM loss with deferred re-weighting (LDAM-DRW).
 
     Cao et al., NeurIPS 2019 (github.com/kaidic/LDAM-DRW), in the form used
@@ -153,9 +138,13 @@ class LDAMLoss(ClassCountBuffer, nn.Module):
     0-based epochs that is ``epoch >= drw_epoch`` for the same value (160 on
     CIFAR: the last 40 of 200 epochs, together with the first lr step).
 
-    The epoch is read from mmengine's ``MessageHub`` (:func:`
-    get_current_epoch`), which the training loop keeps current, so a resumed
-    run is in the right phase and no hook or config edits the loss.
+    The epoch arrives through :meth:`set_epoch`
+    (:class:`~shike_mm.protocols.EpochAware`), which ``EpochAwareHook``
+    calls before every training epoch and after a resume, so a resumed run
+    is in the right phase and no config edits the loss. Before the first
+    call the loss behaves as at epoch 0. ``set_epoch`` only flips the bool
+    :attr:`reweighting` that ``forward`` reads, so a compiled training step
+    recompiles once, at ``drw_epoch``, not every epoch.
 
     The per-class training counts are the only state: the persistent buffer
     ``class_counts`` (shape (C, ), float64), set through
@@ -212,6 +201,9 @@ class LDAMLoss(ClassCountBuffer, nn.Module):
         self.weighted_mean = weighted_mean
         self.reduction = reduction
         self.loss_weight = loss_weight
+        #: Whether the class-balanced weights are on; set by set_epoch,
+        #: epoch 0's phase until then.
+        self.reweighting = self.drw_active(0)
         self._register_count_buffer()
         if class_counts is not None:
             self.set_class_counts(class_counts)
@@ -228,22 +220,36 @@ class LDAMLoss(ClassCountBuffer, nn.Module):
     @property
     def margins(self) -> torch.Tensor:
         """Tensor: LDAM margins m_c, shape (C, ), float64."""
-        self._require_counts()
+        self.require_class_counts()
         return ldam_margins(self.class_counts, self.max_m)
 
     @property
     def drw_weights(self) -> torch.Tensor:
         """Tensor: Class-balanced weights w_c, shape (C, ), float64."""
-        self._require_counts()
+        self.require_class_counts()
         return class_balanced_weights(self.class_counts, self.beta)
 
+    def set_epoch(self, epoch: int) -> None:
+        """Switch the re-weighting on from ``drw_epoch`` on.
+
+        Args:
+            epoch (int): The 0-based epoch about to be trained.
+        """
+        self.reweighting = self.drw_active(epoch)
+
     def drw_active(self, epoch: Optional[int] = None) -> bool:
-        """Whether re-weighting is on at ``epoch`` (default: current)."""
-        if self.drw_epoch is None:
-            return False
+        """Whether re-weighting is on at ``epoch``.
+
+        Args:
+            epoch (int, optional): A 0-based epoch. Defaults to the one of
+                the last :meth:`set_epoch` call (epoch 0 before any).
+
+        Returns:
+            bool: The phase at that epoch.
+        """
         if epoch is None:
-            epoch = get_current_epoch()
-        return epoch >= self.drw_epoch
+            return self.reweighting
+        return self.drw_epoch is not None and epoch >= self.drw_epoch
 
     def forward(self,
                 cls_score: torch.Tensor,
@@ -271,8 +277,8 @@ class LDAMLoss(ClassCountBuffer, nn.Module):
                              f'{reduction_override!r}')
         reduction = reduction_override or self.reduction
         label = hard_labels(label, type(self).__name__)
-        self._require_counts(cls_score.size(-1))
-        class_weight = self.drw_weights if self.drw_active() else None
+        self.require_class_counts(cls_score.size(-1))
+        class_weight = self.drw_weights if self.reweighting else None
         loss = ldam_loss(
             cls_score,
             label,

@@ -3,6 +3,8 @@ import re
 
 import torch.nn as nn
 
+from ...protocols import NamedLoss
+
 #: Short keys for losses of other libraries, by class name.
 _KNOWN_KEYS = {'CrossEntropyLoss': 'loss_ce'}
 
@@ -10,10 +12,10 @@ _KNOWN_KEYS = {'CrossEntropyLoss': 'loss_ce'}
 def loss_key(module: nn.Module) -> str:
     """The key under which a head logs ``module``'s value.
 
-    The module's own ``loss_name`` attribute when it has one (the losses of
-    this package: ``loss_dkt``, ``loss_mutual``, ``loss_bsce`` ...), else a
-    short key for well-known losses (``CrossEntropyLoss`` -> ``loss_ce``),
-    else the class name in snake case without the ``Loss`` suffix
+    The ``loss_name`` of a :class:`~shike_mm.protocols.NamedLoss` (the
+    losses of this package: ``loss_dkt``, ``loss_mutual``, ``loss_bsce``
+    ...), else a short key for well-known losses (``CrossEntropyLoss`` ->
+    ``loss_ce``), else the class name in snake case without the ``Loss`` suffix
     (``FocalLoss`` -> ``loss_focal``). mmengine sums every key starting
     with ``loss`` into the total.
 
@@ -23,9 +25,8 @@ def loss_key(module: nn.Module) -> str:
     Returns:
         str: A key starting with ``loss_``.
     """
-    name = getattr(module, 'loss_name', None)
-    if name:
-        return name
+    if isinstance(module, NamedLoss) and module.loss_name:
+        return module.loss_name
     cls_name = type(module).__name__
     if cls_name in _KNOWN_KEYS:
         return _KNOWN_KEYS[cls_name]

@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
+from ...protocols import MultiExpertLoss
 from .utils import check_kl_reduction, reduce_kl, stack_expert_logits
 
 
@@ -53,12 +54,15 @@ def mutual_kl_loss(expert_logits: torch.Tensor,
 
 
 @MODELS.register_module()
-class MutualKLLoss(nn.Module):
+class MutualKLLoss(MultiExpertLoss, nn.Module):
     """Mutual KL distillation among experts (SHIKE Eq. 4).
 
     Defaults reproduce the reference implementation: every ordered pair,
     softmax at T = 1, no detach, element-wise mean (sum / (B * C)), weight 1.
     'batchmean' with ``loss_weight=1 / C`` gives the same value.
+
+    A :class:`~shike_mm.protocols.MultiExpertLoss`: the head calls it once
+    with all experts' (M, B, C) logits.
 
     Args:
         loss_weight (float): Weight (beta of Eq. 10). Defaults to 1.0.
@@ -69,8 +73,6 @@ class MutualKLLoss(nn.Module):
             of every pair. Defaults to False.
     """
 
-    #: Called once with all experts' (M, B, C) logits by the head.
-    takes_expert_logits = True
     loss_name = 'loss_mutual'
 
     def __init__(self,

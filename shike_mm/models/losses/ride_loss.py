@@ -6,9 +6,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
+from ...protocols import ClassCountsConsumer, EpochAware, MultiExpertLoss
 from ..utils.class_count_buffer import check_class_counts
 from .ldam_loss import LDAMLoss
-from .utils import upcast_logits
+from .utils import stack_expert_logits
 
 
 def ride_diversity_temperature(class_counts,
@@ -43,7 +44,8 @@ def ride_diversity_temperature(class_counts,
 
 
 @MODELS.register_module()
-class RIDELoss(nn.Module):
+class RIDELoss(MultiExpertLoss, ClassCountsConsumer, EpochAware,
+               nn.Module):
     """RIDE loss: per-expert LDAM-DRW plus the distribution-aware diversity
     term (Wang et al., ICLR 2021, Eq. 5-6).
 
@@ -76,12 +78,12 @@ class RIDELoss(nn.Module):
     (M times) instead of to each expert. ``base_on_mean=None`` keeps that
     rule, True / False force the choice.
 
-    The multi-expert head calls the loss once with all experts' logits
-    (``takes_expert_logits = True``) and stores it under ``loss_name``.
-    The epoch comes from mmengine's ``MessageHub`` (see
-    :func:`get_current_epoch`). Class counts arrive through
-    :meth:`set_class_counts` (``ClassCountsHook``) and live in the inner
-    ``ldam.class_counts`` buffer.
+    The protocols (:mod:`shike_mm.protocols`): a ``MultiExpertLoss`` (the
+    multi-expert head calls it once with all experts' logits and stores it
+    under ``loss_name``); a ``ClassCountsConsumer`` (the counts live in the
+    inner ``ldam.class_counts`` buffer); ``EpochAware`` (:meth:`set_epoch`
+    is passed on to the inner LDAM loss, whose ``reweighting`` flag also
+    switches the temperature).
 
     Args:
         class_counts (Sequence[int], optional): Training images per class.
@@ -105,8 +107,6 @@ class RIDELoss(nn.Module):
         loss_name (str): Key of the loss in the head's loss dict.
             Defaults to 'loss_ride'.
     """
-
-    takes_expert_logits = True
 
     def __init__(self,
                  class_counts: Optional[Sequence[int]] = None,
@@ -172,10 +172,19 @@ class RIDELoss(nn.Module):
                                    self.reweight_factor,
                                    self.base_temperature)
 
+    def set_epoch(self, epoch: int) -> None:
+        """Pass the epoch on to the inner LDAM loss (re-weighting and the
+        class-dependent temperature start at ``drw_epoch``).
+
+        Args:
+            epoch (int): The 0-based epoch about to be trained.
+        """
+        self.ldam.set_epoch(epoch)
+
     def diversity_temperature(self) -> Union[float, torch.Tensor]:
         """T of the current phase: a float, or (C, ) float64 after DRW."""
-        if self.ldam.drw_active():
-            self.ldam._require_counts()
+        if self.ldam.reweighting:
+            self.ldam.require_class_counts()
             return ride_diversity_temperature(self.ldam.class_counts,
                                               self.reweight_factor,
                                               self.base_temperature)
@@ -208,12 +217,7 @@ class RIDELoss(nn.Module):
         if reduction_override not in (None, 'mean'):
             raise ValueError('RIDELoss only supports the mean reduction, got '
                              f'reduction_override={reduction_override!r}')
-        if not isinstance(expert_logits, torch.Tensor):
-            expert_logits = torch.stack(list(expert_logits), dim=0)
-        if expert_logits.dim() != 3:
-            raise ValueError('RIDELoss expects expert logits of shape (M, B, '
-                             f'C), got {tuple(expert_logits.shape)}')
-        z = upcast_logits(expert_logits)
+        z = stack_expert_logits(expert_logits)
         mean_logits = z.mean(dim=0)
         base_on_mean = self.base_on_mean
         if base_on_mean is None:

@@ -1,23 +1,14 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 import torch
 
+from ..utils.expert_logits import stack_expert_logits, upcast_logits
 
-def upcast_logits(x: torch.Tensor) -> torch.Tensor:
-    """Return ``x`` in float32 if it is a half type, otherwise unchanged.
-
-    Losses are computed in at least float32 (AMP autocast produces float16 /
-    bfloat16 logits); float64 inputs stay float64 so the losses can be
-    checked exactly against slow references.
-
-    Args:
-        x (Tensor): Logits of any shape.
-
-    Returns:
-        Tensor: float32 or float64 tensor.
-    """
-    if x.dtype in (torch.float32, torch.float64):
-        return x
-    return x.float()
+# upcast_logits and stack_expert_logits live in models/utils (the router
+# uses them too); the losses import them from here.
+__all__ = [
+    'check_kl_reduction', 'hard_labels', 'KL_REDUCTIONS', 'reduce_kl',
+    'stack_expert_logits', 'upcast_logits'
+]
 
 
 def hard_labels(label: torch.Tensor, owner: str) -> torch.Tensor:
@@ -39,24 +30,6 @@ def hard_labels(label: torch.Tensor, owner: str) -> torch.Tensor:
 
 #: Reductions of the KL-based multi-expert losses (DKT, mutual KL).
 KL_REDUCTIONS = ('mean', 'batchmean', 'sum')
-
-
-def stack_expert_logits(expert_logits) -> torch.Tensor:
-    """Stack per-expert logits to one (M, B, C) tensor of at least float32.
-
-    Args:
-        expert_logits (Tensor | Sequence[Tensor]): Shape (M, B, C), or M
-            tensors of shape (B, C).
-
-    Returns:
-        Tensor: Shape (M, B, C), see :func:`upcast_logits` for the dtype.
-    """
-    if not isinstance(expert_logits, torch.Tensor):
-        expert_logits = torch.stack(list(expert_logits), dim=0)
-    if expert_logits.dim() != 3:
-        raise ValueError('expert logits must have shape (M, B, C), got '
-                         f'{tuple(expert_logits.shape)}')
-    return upcast_logits(expert_logits)
 
 
 def check_kl_reduction(reduction: str) -> str:

@@ -1,7 +1,9 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
+
+from ...protocols import ClassCountsConsumer
 
 
 def check_class_counts(counts: Sequence[int]) -> torch.Tensor:
@@ -24,21 +26,25 @@ def check_class_counts(counts: Sequence[int]) -> torch.Tensor:
     return counts
 
 
-class ClassCountBuffer:
+class ClassCountBuffer(ClassCountsConsumer):
     """Mixin for a module whose state is one persistent buffer derived from
     the training class counts (``log_prior``, ``class_counts`` ...).
 
-    The buffer is None until the counts arrive (``set_class_counts``, called
-    by ``ClassCountsHook``), so the number of classes need not be known at
-    construction. This mixin keeps the buffer on the module's device when
-    it is set again, and gives it the checkpoint's shape before loading, so
-    that a model built without counts (e.g. by ``tools/test.py``) loads the
-    ones stored in a checkpoint.
+    Implements :class:`~shike_mm.protocols.ClassCountsConsumer` for model
+    modules. The buffer is None until the counts arrive
+    (:meth:`set_class_counts`, called by ``ClassCountsHook``), so the
+    number of classes need not be known at construction. This mixin keeps
+    the buffer on the module's device when it is set again, and gives it
+    the checkpoint's shape before loading, so that a model built without
+    counts (e.g. by ``tools/test.py``) loads the ones stored in a
+    checkpoint.
 
     Subclasses name the buffer in ``count_buffer_name``, call
-    :meth:`_register_count_buffer` in ``__init__`` and store values with
-    :meth:`_store_count_buffer`. Put the mixin before ``nn.Module`` in the
-    bases.
+    :meth:`_register_count_buffer` in ``__init__``, implement
+    :meth:`set_class_counts` by storing what they derive from the counts
+    with :meth:`_store_count_buffer`, and call
+    :meth:`require_class_counts` before using the buffer. Put the mixin
+    before ``nn.Module`` in the bases.
     """
 
     count_buffer_name = 'class_counts'
@@ -48,8 +54,18 @@ class ClassCountBuffer:
         """bool: Whether the class counts have been set."""
         return getattr(self, self.count_buffer_name) is not None
 
-    def _require_counts(self, num_classes=None) -> None:
-        """Raise unless the counts are set (and cover ``num_classes``)."""
+    def require_class_counts(self, num_classes: Optional[int] = None) -> None:
+        """Raise unless the counts are set (and cover ``num_classes``).
+
+        Args:
+            num_classes (int, optional): The number of classes C of the
+                logits about to be used; checked against the buffer.
+
+        Raises:
+            RuntimeError: If the counts were never set, saying how to set
+                them.
+            ValueError: If the buffer covers another number of classes.
+        """
         name = type(self).__name__
         buffer = getattr(self, self.count_buffer_name)
         if buffer is None:

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
-from ..losses.utils import stack_expert_logits
+from .expert_logits import stack_expert_logits
 
 ExpertLogits = Union[torch.Tensor, Sequence[torch.Tensor]]
 
