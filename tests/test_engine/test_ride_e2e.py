@@ -107,8 +107,8 @@ def router_run(tmp_path_factory, cifar10_root, python):
 
 def test_router_stage_on_shike_experts(router_run):
     tmp_path, run = router_run
-    assert 'entering stage 2 at epoch 4 (cornerstone 3)' in run.stdout
-    assert 'entering stage 2 at epoch 7 (cornerstone 6)' in run.stdout
+    assert "entering stage 'retrain' at epoch 4 (begin 3)" in run.stdout
+    assert "entering stage 'router' at epoch 7 (begin 6)" in run.stdout
     assert "head mode 'router'" in run.stdout
     assert 'dataloader sampler ClassAwareSampler, batch 512' in run.stdout
     assert 'RoutingCostHook:' in run.stdout
@@ -153,6 +153,6 @@ def test_fine_tuning_from_a_router_checkpoint_starts_in_stage_one(
     assert first and all(
         {'loss_ce', 'loss_dkt', 'loss_mutual'} <= set(r) and
         'loss_bsce' not in r and 'loss_router' not in r for r in first)
-    assert 'entering stage 2 at epoch 4 (cornerstone 3)' in run.stdout
+    assert "entering stage 'retrain' at epoch 4 (begin 3)" in run.stdout
     assert re.search(r'Epoch\(train\) +\[8\]\[1/1\].*loss_router',
                      run.stdout)
