@@ -3,12 +3,14 @@
 
 A long-tail recipe has several epoch values that must move together: the
 end of training, the begin / end of every by-epoch LR scheduler (and the
-milestones of step schedules), the stage begins of
-``StageSwitchHook`` (``custom_hooks.N.stages.M.begin``), the epoch from which a loss
-re-weights (``drw_epoch``, ``reweight_epoch``), validation and checkpoint
-intervals. Changing one of them alone gives a silently different run; this
-module changes all of them with one rule, so that a comparison at another
-budget keeps each recipe's shape.
+milestones of step schedules), the stage begins of ``StageSwitchHook``
+(``custom_hooks.N.stages.M.begin``), the epoch from which a loss re-weights
+(``drw_epoch``, ``reweight_epoch``), validation and checkpoint intervals.
+Changing one of them alone gives a silently different run; this module
+changes all of them with one rule, so that a comparison at another budget
+keeps each recipe's shape. Schedulers that refer to a stage
+(:mod:`shike_mm.engine.stage_schedule`) are resolved to absolute epochs
+first, so they move with the stage's ``begin``.
 """
 from typing import Dict, Iterator, List, Tuple
 

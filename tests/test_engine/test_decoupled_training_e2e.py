@@ -162,7 +162,8 @@ def test_two_stages_under_cpu_ddp(tmp_path, cifar_root):
                           *opts], env={'PORT': '29547'})
     if not torch.cuda.is_available():
         assert 'gloo' in proc.stdout
-    assert proc.stdout.count("entering stage 'retrain' at epoch 4") == 1  # rank 0 logs
+    # rank 0 logs
+    assert proc.stdout.count("entering stage 'retrain' at epoch 4") == 1
     by_rank = {}
     for rank, epoch, metrics in re.findall(
             r'RANK_METRICS rank=(\d) epoch=(\d+) (.*)', proc.stdout):

@@ -156,3 +156,36 @@ def test_fine_tuning_from_a_router_checkpoint_starts_in_stage_one(
     assert "entering stage 'retrain' at epoch 4 (begin 3)" in run.stdout
     assert re.search(r'Epoch\(train\) +\[8\]\[1/1\].*loss_router',
                      run.stdout)
+
+
+RIDE_ROUTER = REPO_ROOT / 'configs/ride/ride_r32-3e-router_cifar100-lt-r100.py'
+
+
+def test_fine_tuning_from_a_ride_router_checkpoint_starts_in_stage_one(
+        cifar10_root, tmp_path, python):
+    """RIDE's router config, --epochs 6 (router stage: epochs 5-6,
+    1-based), then load_from its last checkpoint (head buffers: routing):
+    the new run's first epoch trains the experts with RIDE's loss, and the
+    router stage begins at its epoch again."""
+    finished = tmp_path / 'finished'
+    first = check_command([
+        python, 'tools/train.py', RIDE_ROUTER, '--work-dir', finished,
+        '--epochs', '6', '--cfg-options', *router_options(cifar10_root)
+    ])
+    assert "entering stage 'router' at epoch 5 (begin 4)" in first.stdout
+    assert load_checkpoint(finished / 'epoch_6.pth')['state_dict'][
+        'head.routing_flag']
+    again = tmp_path / 'again'
+    run = check_command([
+        python, 'tools/train.py', RIDE_ROUTER, '--work-dir', again,
+        '--epochs', '6', '--cfg-options', *router_options(cifar10_root),
+        f'load_from={finished / "epoch_6.pth"}'
+    ])
+    assert "left the head in mode 'router'; it is set to 'experts'" in \
+        run.stdout
+    records = [r for r in scalars(again) if r.get('epoch') == 1]
+    assert records and all('loss_ride' in r and 'loss_router' not in r
+                           for r in records)
+    assert "entering stage 'router' at epoch 5 (begin 4)" in run.stdout
+    assert re.search(r'Epoch\(train\) +\[6\]\[1/1\].*loss_router',
+                     run.stdout)

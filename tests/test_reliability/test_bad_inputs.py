@@ -141,7 +141,7 @@ def test_boundary_variable_is_gone(tmp_path, python):
     proc = run_command([python, 'tools/train.py', SHIKE_QUICK, '--work-dir',
                         tmp_path, '--cfg-options', 'cornerstone=5'])
     assert proc.returncode != 0
-    assert ("--cfg-options cornerstone=5: the config has no top-level entry "
+    assert ("--cfg-options cornerstone: the config has no top-level entry "
             "'cornerstone'") in proc.stdout
 
 

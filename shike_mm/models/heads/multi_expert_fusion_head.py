@@ -33,7 +33,7 @@ class MultiExpertFusionHead(ClsHead):
     mode is the persistent bool buffer ``retraining_flag`` (in checkpoints,
     so testing a stage-2 checkpoint predicts with the retrain classifiers);
     change it with :meth:`set_mode` (``'experts'`` / ``'retrain'``, called
-    by ``DecoupledRetrainHook``), read it with :attr:`retraining`.
+    by ``StageSwitchHook``), read it with :attr:`retraining`.
 
     Losses. A loss module that sets ``takes_expert_logits = True`` (DKT,
     mutual KL, RIDE's loss) is called once with the (M, B, C) logits and the
@@ -234,7 +234,7 @@ class MultiExpertFusionHead(ClsHead):
         re-training) or ``'router'`` (router training and routed
         predictions, keeping the classifier set in use). Only the mode
         changes; freezing parameters is the caller's job
-        (``DecoupledRetrainHook``).
+        (``StageSwitchHook``).
         """
         if mode not in self.available_modes:
             raise ValueError(f'{type(self).__name__}: mode must be one of '
