@@ -118,10 +118,10 @@ def resolve_stage_schedule(cfg):
     returned as a copy, unchanged.
 
     Args:
-        cfg (Config): A loaded config.
+        cfg (Config | dict): A loaded config.
 
     Returns:
-        Config: The resolved copy.
+        Config | dict: The resolved copy.
 
     Raises:
         ValueError: As :func:`resolve_param_schedulers` (a stage the
@@ -139,8 +139,8 @@ def resolve_stage_schedule(cfg):
     check_epoch_values(cfg)  # the stages' begins, naming the config field
     stages = parse_stages(hook['stages']) if hook else []
     max_epochs = (cfg.get('train_cfg', None) or {}).get('max_epochs', None)
-    cfg.param_scheduler = resolve_param_schedulers(schedulers, stages,
-                                                   max_epochs)
+    cfg['param_scheduler'] = resolve_param_schedulers(
+        schedulers, stages, max_epochs)
     return cfg
 
 

@@ -305,6 +305,22 @@ def test_scheduler_stage_references_resolve_once():
             [dict(type='LinearLR', stage='retrain', end=5)], stages, 20)
 
 
+def test_runner_from_cfg_resolves_a_raw_config(tmp_path):
+    """``Runner.from_cfg`` of the config as written (stage references
+    unresolved) builds the same absolute schedule as tools/train.py."""
+    import shike_mm  # noqa: F401
+    from mmpretrain.registry import RUNNERS
+    cfg = Config.fromfile(str(QUICK))
+    cfg.work_dir = str(tmp_path)
+    runner = RUNNERS.build(cfg)
+    assert type(runner).__name__ == 'DeviceAwareRunner'
+    expected = [(0, 3), (2, 16), (16, 18), (17, 20)]
+    assert [(s['begin'], s['end'])
+            for s in runner.cfg.param_scheduler] == expected
+    assert [(s['begin'], s['end'])
+            for s in runner.param_schedulers] == expected
+
+
 def test_the_removed_hook_points_at_the_new_one():
     cfg = Config.fromfile(str(QUICK))
     cfg.custom_hooks = [dict(type='DecoupledRetrainHook', cornerstone=16)]

@@ -81,6 +81,9 @@ class StageSwitchHook(Hook):
         self.names = stage_names(self.stages)
         self.min_restart_ratio = min_restart_ratio
         self.current: Optional[int] = None  # timeline index in force
+        # (sampler, batch_size) of the training dataloader in force; None
+        # for the train_dataloader's own
+        self._loader = (None, None)
 
     def stage_at(self, epoch: int) -> int:
         """The timeline index of the stage in force at ``epoch``."""
@@ -117,7 +120,12 @@ class StageSwitchHook(Hook):
         self.check_schedule(runner)
         index = self.stage_at(runner.epoch)
         if index and runner.epoch == self._stage(index)['begin']:
-            index -= 1
+            # a checkpoint written just before a boundary: the crossing
+            # happens in before_train_epoch, as in a run that never stopped
+            self.current = index - 1
+            if index == 1:
+                self._enter_first(runner)
+            return
         self._enter(runner, index, boundary=False)
 
     def before_train_epoch(self, runner) -> None:
@@ -153,10 +161,6 @@ class StageSwitchHook(Hook):
                 f'to {FIRST_HEAD_MODE!r}: the stage follows the epoch, not '
                 'the checkpoint.')
 
-    def _loader_key(self, index: int) -> tuple:
-        stage = self._stage(index)
-        return (stage.get('sampler'), stage.get('batch_size'))
-
     def _switch_dataloader(self, runner, stage: dict) -> str:
         loop = runner.train_loop
         cfg = copy.deepcopy(runner.cfg.train_dataloader)
@@ -186,7 +190,7 @@ class StageSwitchHook(Hook):
     def _enter(self, runner, index: int, boundary: bool) -> None:
         """Put the model in timeline stage ``index``; ``boundary``: the
         stage begins now (re-initialise, clear optimizer state)."""
-        previous, self.current = self.current, index
+        self.current = index
         if index == 0:
             return self._enter_first(runner)
         stage = self._stage(index)
@@ -220,9 +224,10 @@ class StageSwitchHook(Hook):
             head_mode = f'mode {stage["head_mode"]!r}'
 
         loader = 'unchanged'
-        before = self._loader_key(previous or 0)
-        if self._loader_key(index) != (before if boundary else (None, None)):
+        wanted = (stage['sampler'], stage['batch_size'])
+        if wanted != self._loader:
             loader = self._switch_dataloader(runner, stage)
+            self._loader = wanted
 
         cleared = 0
         reset = boundary and stage['reset_optimizer_state']
