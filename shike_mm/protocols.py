@@ -176,7 +176,7 @@ class ExpertCostsConsumer:
 class StagedHead:
     """A head that trains in stages with a different mode in each.
 
-    Callers: the stage hook (``DecoupledRetrainHook``), which puts the head
+    Callers: the stage hook (``StageSwitchHook``), which puts the head
     in the mode of the stage that the epoch falls in before training and
     switches it at each boundary, and tools that evaluate one stage.
     Freezing parameters is the caller's job; the head only changes which

@@ -17,7 +17,7 @@ import pickle
 import re
 import struct
 import zipfile
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Any, Dict, List, Tuple
 
 import numpy as np
@@ -113,7 +113,8 @@ def check_checkpoint_path(filename: str) -> None:
 
 _LEAVES = (type(None), bool, int, float, complex, str, bytes, bytearray,
            torch.device, torch.dtype, torch.Size)
-_CONTAINERS = (dict, OrderedDict, list, tuple, set)
+# Counter: the milestones of mmengine's MultiStepLR in ``param_schedulers``
+_CONTAINERS = (dict, OrderedDict, Counter, list, tuple, set)
 
 
 def _instance_attributes(value) -> Dict[str, Any]:
@@ -180,12 +181,13 @@ def _check_plain(root, path: str, filename: str) -> None:
         if id(value) in seen:
             continue
         seen.add(id(value))
-        if kind in (dict, OrderedDict):
-            attrs = vars(value) if kind is OrderedDict else {}
-            if set(attrs) - {'_metadata'}:
-                # torch's state dicts carry only ``_metadata``.
+        if kind in (dict, OrderedDict, Counter):
+            attrs = {} if kind is dict else vars(value)
+            # torch's state dicts carry only ``_metadata``.
+            if set(attrs) - ({'_metadata'} if kind is OrderedDict else set()):
+                name = 'an OrderedDict' if kind is OrderedDict else 'a Counter'
                 raise CheckpointError(
-                    f'{filename}: {where} (an OrderedDict) carries '
+                    f'{filename}: {where} ({name}) carries '
                     f'attributes {sorted(map(str, attrs))}')
             if attrs:
                 stack.append((attrs['_metadata'], f'{where}._metadata'))

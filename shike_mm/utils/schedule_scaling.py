@@ -3,21 +3,23 @@
 
 A long-tail recipe has several epoch values that must move together: the
 end of training, the begin / end of every by-epoch LR scheduler (and the
-milestones of step schedules), the stage boundary of
-``DecoupledRetrainHook`` (``cornerstone``), the epoch from which a loss
-re-weights (``drw_epoch``, ``reweight_epoch``), validation and checkpoint
-intervals. Changing one of them alone gives a silently different run; this
-module changes all of them with one rule, so that a comparison at another
-budget keeps each recipe's shape.
+milestones of step schedules), the stage begins of ``StageSwitchHook``
+(``custom_hooks.N.stages.M.begin``), the epoch from which a loss re-weights
+(``drw_epoch``, ``reweight_epoch``), validation and checkpoint intervals.
+Changing one of them alone gives a silently different run; this module
+changes all of them with one rule, so that a comparison at another budget
+keeps each recipe's shape. Schedulers that refer to a stage
+(:mod:`shike_mm.engine.stage_schedule`) are resolved to absolute epochs
+first, so they move with the stage's ``begin``.
 """
-import copy
 from typing import Dict, Iterator, List, Tuple
 
 from mmengine.config import Config
 
-#: Keys holding an epoch: anywhere inside ``model`` and ``custom_hooks``,
-#: and as top-level config variables (the stage boundaries of a schedule).
-EPOCH_KEYS = ('cornerstone', 'router_epoch', 'drw_epoch', 'reweight_epoch')
+#: Keys holding an epoch anywhere inside ``model`` and ``custom_hooks``
+#: (loss re-weighting); the stages' ``begin`` of a ``StageSwitchHook`` are
+#: epochs too (:func:`_epoch_entries`).
+EPOCH_KEYS = ('drw_epoch', 'reweight_epoch')
 
 
 def _epoch_fields(cfg: Config) -> Iterator[Tuple[dict, str]]:
@@ -32,16 +34,24 @@ def _epoch_fields(cfg: Config) -> Iterator[Tuple[dict, str]]:
 
 def _epoch_entries(cfg: Config) -> Iterator[Tuple[dict, str, str]]:
     """Yield ``(container, key, label)`` for every epoch key of ``cfg``
-    (see :data:`EPOCH_KEYS`) whatever its value; ``label`` formats the
-    value for a message, e.g. ``DecoupledRetrainHook cornerstone={}
-    (custom_hooks.0.cornerstone)``."""
+    (see :data:`EPOCH_KEYS`) and every stage ``begin`` of a
+    ``StageSwitchHook``, whatever its value; ``label`` formats the value
+    for a message, e.g. ``StageSwitchHook stage 'retrain' begin={}
+    (custom_hooks.0.stages.0.begin)``."""
 
     def walk(node, path):
         if isinstance(node, dict):
             owner = node.get('type')
             for key, value in node.items():
                 where = f'{path}.{key}'
-                if key in EPOCH_KEYS:
+                if owner == 'StageSwitchHook' and key == 'stages':
+                    for i, stage in enumerate(value or []):
+                        if 'begin' in stage:
+                            yield stage, 'begin', (
+                                f'StageSwitchHook stage '
+                                f"{stage.get('name')!r} begin={{}} "
+                                f'({where}.{i}.begin)')
+                elif key in EPOCH_KEYS:
                     label = f'{where}={{}}' if not isinstance(
                         owner, str) else f'{owner} {key}={{}} ({where})'
                     yield node, key, label
@@ -51,9 +61,6 @@ def _epoch_entries(cfg: Config) -> Iterator[Tuple[dict, str, str]]:
             for i, item in enumerate(node):
                 yield from walk(item, f'{path}.{i}')
 
-    for key in EPOCH_KEYS:  # top-level config variables (stage boundaries)
-        if key in cfg:
-            yield cfg, key, f'the config variable {key}={{}}'
     yield from walk(cfg.get('model', {}), 'model')
     yield from walk(cfg.get('custom_hooks', []), 'custom_hooks')
 
@@ -68,7 +75,7 @@ def check_epoch_values(cfg: Config) -> None:
     Raises:
         ValueError: Naming the field, its value and the valid range.
     """
-    max_epochs = cfg.train_cfg.get('max_epochs', None)
+    max_epochs = (cfg.get('train_cfg', None) or {}).get('max_epochs', None)
     for node, key, label in _epoch_entries(cfg):
         value = node[key]
         if value is None:
@@ -127,7 +134,7 @@ def rescale_schedule(cfg: Config, max_epochs: int) -> Config:
     """Return a copy of ``cfg`` whose schedule lasts ``max_epochs`` epochs.
 
     Every epoch boundary (0, the scheduler begins / ends / milestones, the
-    stage boundary and re-weighting epochs, the end) is mapped
+    stages' begins and re-weighting epochs, the end) is mapped
     proportionally with :func:`boundary_map`, so each stage keeps its
     fraction of the run; a cosine's ``T_max`` keeps its ratio to its
     scheduler's length; validation and checkpoint intervals scale (at least
@@ -141,14 +148,17 @@ def rescale_schedule(cfg: Config, max_epochs: int) -> Config:
         Config: The rescaled copy; ``cfg`` itself is unchanged.
 
     Raises:
-        ValueError: If an epoch value (``cornerstone``, ``drw_epoch``,
+        ValueError: If an epoch value (a stage's ``begin``, ``drw_epoch``,
             ``reweight_epoch``) is not a whole number >= 0, naming it; or
             if ``max_epochs`` cannot hold the boundaries apart.
     """
     if not isinstance(max_epochs, int) or max_epochs < 1:
         raise ValueError(f'max_epochs must be a positive integer, got '
                          f'{max_epochs!r}')
-    cfg = copy.deepcopy(cfg)
+    # Stage-relative schedulers first (a copy; idempotent), so that their
+    # epochs move with the stages' begins.
+    from shike_mm.engine.stage_schedule import resolve_stage_schedule
+    cfg = resolve_stage_schedule(cfg)
     old = cfg.train_cfg.get('max_epochs', None)
     if not cfg.train_cfg.get('by_epoch', True) or old is None:
         raise ValueError('rescale_schedule needs an epoch-based train_cfg '

@@ -2,7 +2,6 @@
 """Every baseline config of configs/baselines/ trains through the runner on
 generated files in the real formats (one iteration per epoch: a training set
 of a single batch), validates, and its schedule is the published one."""
-import inspect
 import math
 from pathlib import Path
 
@@ -35,16 +34,19 @@ def test_every_method_has_both_configs():
 def _needs(cfg):
     """Reason to skip a config whose components are not registered yet."""
     import shike_mm  # noqa: F401
-    from mmpretrain.registry import HOOKS, MODELS
+    from mmpretrain.registry import MODELS
+
+    from shike_mm.engine.stages import STAGE_DEFAULTS
     if 'LDAMLoss' in str(cfg.model) and 'LDAMLoss' not in MODELS.module_dict:
         return 'needs LDAMLoss (not registered in this checkout)'
     for hook in cfg.get('custom_hooks', []):
-        if hook['type'] == 'DecoupledRetrainHook':
-            params = inspect.signature(
-                HOOKS.get('DecoupledRetrainHook').__init__).parameters
-            missing = [k for k in hook if k != 'type' and k not in params]
+        if hook['type'] == 'StageSwitchHook':
+            missing = [
+                k for s in hook['stages'] for k in s
+                if k not in ('name', 'begin', *STAGE_DEFAULTS)
+            ]
             if missing:
-                return f'needs DecoupledRetrainHook arguments {missing}'
+                return f'needs StageSwitchHook stage fields {missing}'
     return None
 
 
@@ -62,7 +64,8 @@ def data_roots(tmp_path_factory):
 
 
 def _tiny_cfg(config, data_roots, work_dir):
-    cfg = Config.fromfile(str(REPO_ROOT / config))
+    from shike_mm.engine.stage_schedule import resolve_stage_schedule
+    cfg = resolve_stage_schedule(Config.fromfile(str(REPO_ROOT / config)))
     inner = cfg.train_dataloader.dataset.dataset
     redirect_data_root(cfg, data_roots[inner.type])
     # 2, 1, 1, ..., 1 images per class: one batch, one iteration per epoch
@@ -78,12 +81,11 @@ def _tiny_cfg(config, data_roots, work_dir):
     cfg.default_hooks.logger.interval = 1
     cfg.train_cfg.val_interval = 1
     hooks = {h['type']: h for h in cfg.get('custom_hooks', [])}
-    if 'DecoupledRetrainHook' in hooks:
+    if 'StageSwitchHook' in hooks:
         # two epochs, the boundary between them; every scheduler keeps its
         # side of the boundary
-        old = hooks['DecoupledRetrainHook']['cornerstone']
-        hooks['DecoupledRetrainHook']['cornerstone'] = 1
-        cfg.cornerstone = 1  # the config variable names the same boundary
+        stage = hooks['StageSwitchHook']['stages'][0]
+        old, stage['begin'] = stage['begin'], 1
         for sched in cfg.param_scheduler:
             sched['begin'] = 0 if sched['begin'] < old else 1
             sched['end'] = 1 if sched['end'] <= old else 2
@@ -132,6 +134,9 @@ def _epoch_lrs(cfg, epochs):
     import shike_mm  # noqa: F401
     from mmengine.optim import build_optim_wrapper
     from mmpretrain.registry import PARAM_SCHEDULERS
+
+    from shike_mm.engine.stage_schedule import resolve_stage_schedule
+    cfg = resolve_stage_schedule(cfg)
     wrapper = build_optim_wrapper(torch.nn.Linear(2, 2), cfg.optim_wrapper)
     schedulers = [
         PARAM_SCHEDULERS.build(dict(s, optimizer=wrapper))
@@ -178,8 +183,9 @@ def test_cifar_step_schedule_is_ldam_drw(method):
             expected = 0.05 * (1 + math.cos(math.pi * (epoch - 200) / 10)) / 2
             assert lrs[epoch] == pytest.approx(expected, rel=1e-9), epoch
         hook = cfg.custom_hooks[0]
-        assert hook.type == 'DecoupledRetrainHook' and hook.cornerstone == 200
-        assert hook.sampler == dict(type='ClassAwareSampler')
+        assert hook.type == 'StageSwitchHook'
+        assert hook.stages[0].begin == 200
+        assert hook.stages[0].sampler == dict(type='ClassAwareSampler')
         assert cfg.find_unused_parameters
 
 

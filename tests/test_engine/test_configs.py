@@ -80,8 +80,8 @@ def one_training_step(model, cfg, train_set):
         if callable(getattr(module, 'set_class_counts', None)):
             module.set_class_counts(counts)
     modes = [None] + [
-        h.get('head_mode', 'retrain') for h in cfg.get('custom_hooks', [])
-        if h['type'] == 'DecoupledRetrainHook'
+        s.get('head_mode', 'retrain') for h in cfg.get('custom_hooks', [])
+        if h['type'] == 'StageSwitchHook' for s in h['stages']
     ]
     batch = pseudo_collate([train_set[0], train_set[len(train_set) - 1]])
     model.train()
@@ -105,7 +105,9 @@ def one_training_step(model, cfg, train_set):
 def test_config_builds(config, data_roots):
     import shike_mm  # noqa: F401
     from mmpretrain.registry import DATASETS, MODELS, PARAM_SCHEDULERS
-    cfg = Config.fromfile(str(REPO_ROOT / config))
+
+    from shike_mm.engine.stage_schedule import resolve_stage_schedule
+    cfg = resolve_stage_schedule(Config.fromfile(str(REPO_ROOT / config)))
 
     kind = dataset_kind(cfg.train_dataloader.dataset)
     redirect_data_root(cfg, data_roots[kind])
@@ -142,11 +144,11 @@ def test_config_builds(config, data_roots):
     assert cfg.default_hooks.class_counts.type == 'ClassCountsHook'
     assert cfg.default_hooks.epoch_seed.type == 'EpochSeedHook'
     hooks = {h['type']: h for h in cfg.get('custom_hooks', [])}
-    if 'DecoupledRetrainHook' in hooks:
+    if 'StageSwitchHook' in hooks:
         # The hook's own pre-training check: the schedule restarts exactly
-        # at its boundary, which lies inside the run.
+        # at every stage's begin, which lies inside the run.
         from mmpretrain.registry import HOOKS
-        hook = HOOKS.build(hooks['DecoupledRetrainHook'])
+        hook = HOOKS.build(hooks['StageSwitchHook'])
         hook.check_schedule(
             SimpleNamespace(cfg=cfg, max_epochs=cfg.train_cfg.max_epochs))
         assert cfg.find_unused_parameters

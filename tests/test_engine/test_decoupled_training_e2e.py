@@ -71,7 +71,7 @@ def test_two_stage_switch_resume_and_test(tmp_path, cifar_root, python):
     opts = tiny_options(cifar_root)
     run = check_command([python, 'tools/train.py', CONFIG, '--work-dir',
                          tmp_path / 'full', *EPOCHS, '--cfg-options', *opts])
-    assert 'entering stage 2 at epoch 4 (cornerstone 3)' in run.stdout
+    assert "entering stage 'retrain' at epoch 4 (begin 3)" in run.stdout
 
     before = state(tmp_path / 'full/epoch_3.pth')['state_dict']
     last = state(tmp_path / 'full/epoch_6.pth')
@@ -109,7 +109,7 @@ def test_two_stage_switch_resume_and_test(tmp_path, cifar_root, python):
         python, 'tools/train.py', CONFIG, '--work-dir', resumed_dir,
         '--resume', resumed_dir / 'epoch_4.pth', *EPOCHS,
         '--cfg-options', *opts])
-    assert 'resumed in stage 2 at epoch 5' in resumed.stdout
+    assert "resumed in stage 'retrain' at epoch 5" in resumed.stdout
     again = state(resumed_dir / 'epoch_6.pth')['state_dict']
     for key, value in after.items():
         assert torch.equal(value, again[key]), key
@@ -146,14 +146,15 @@ def test_two_stages_under_cpu_ddp(tmp_path, cifar_root):
     """The project's one 2-process DDP run (gloo on CPU): both ranks switch
     stage together and report identical validation metrics every epoch, and
     dist_test.sh reproduces the last one."""
+    from mmengine.config import Config
+    hooks = [dict(h) for h in Config.fromfile(str(CONFIG)).custom_hooks]
+    hooks.append(dict(type='RankMetricsReportHook'))
     config = tmp_path / 'with_rank_report.py'
     config.write_text(
         f"_base_ = [{str(CONFIG)!r}]\n"
         "custom_imports = dict(imports=['shike_mm', 'tests.data.test_hooks'],"
         " allow_failed_imports=False)\n"
-        "custom_hooks = [dict(type='DecoupledRetrainHook', "
-        "cornerstone={{_base_.cornerstone}}), "
-        "dict(type='RankMetricsReportHook')]\n")
+        f"custom_hooks = {hooks!r}\n")
     opts = tiny_options(cifar_root) + ['val_evaluator.per_class=False',
                                        'test_evaluator.per_class=False']
     proc = check_command(['bash', 'tools/dist_train.sh', config, '2',
@@ -161,7 +162,8 @@ def test_two_stages_under_cpu_ddp(tmp_path, cifar_root):
                           *opts], env={'PORT': '29547'})
     if not torch.cuda.is_available():
         assert 'gloo' in proc.stdout
-    assert proc.stdout.count('entering stage 2 at epoch 4') == 1  # rank 0 logs
+    # rank 0 logs
+    assert proc.stdout.count("entering stage 'retrain' at epoch 4") == 1
     by_rank = {}
     for rank, epoch, metrics in re.findall(
             r'RANK_METRICS rank=(\d) epoch=(\d+) (.*)', proc.stdout):

@@ -26,7 +26,7 @@ def test_import_registers_components():
                             'OfflineCIFAR10', 'OfflineCIFAR100'],
         registry.DATA_SAMPLERS: ['ClassAwareSampler'],
         registry.TRANSFORMS: ['CIFAR10AutoAugment', 'RandomCutout'],
-        registry.HOOKS: ['ClassCountsHook', 'DecoupledRetrainHook',
+        registry.HOOKS: ['ClassCountsHook', 'StageSwitchHook',
                          'EpochSeedHook'],
         registry.METRICS: ['LongTailAccuracy', 'CompactDumpResults',
                            'ShiftedDistributionAccuracy', 'CalibrationError'],

@@ -107,8 +107,8 @@ def router_run(tmp_path_factory, cifar10_root, python):
 
 def test_router_stage_on_shike_experts(router_run):
     tmp_path, run = router_run
-    assert 'entering stage 2 at epoch 4 (cornerstone 3)' in run.stdout
-    assert 'entering stage 2 at epoch 7 (cornerstone 6)' in run.stdout
+    assert "entering stage 'retrain' at epoch 4 (begin 3)" in run.stdout
+    assert "entering stage 'router' at epoch 7 (begin 6)" in run.stdout
     assert "head mode 'router'" in run.stdout
     assert 'dataloader sampler ClassAwareSampler, batch 512' in run.stdout
     assert 'RoutingCostHook:' in run.stdout
@@ -153,6 +153,39 @@ def test_fine_tuning_from_a_router_checkpoint_starts_in_stage_one(
     assert first and all(
         {'loss_ce', 'loss_dkt', 'loss_mutual'} <= set(r) and
         'loss_bsce' not in r and 'loss_router' not in r for r in first)
-    assert 'entering stage 2 at epoch 4 (cornerstone 3)' in run.stdout
+    assert "entering stage 'retrain' at epoch 4 (begin 3)" in run.stdout
     assert re.search(r'Epoch\(train\) +\[8\]\[1/1\].*loss_router',
+                     run.stdout)
+
+
+RIDE_ROUTER = REPO_ROOT / 'configs/ride/ride_r32-3e-router_cifar100-lt-r100.py'
+
+
+def test_fine_tuning_from_a_ride_router_checkpoint_starts_in_stage_one(
+        cifar10_root, tmp_path, python):
+    """RIDE's router config, --epochs 6 (router stage: epochs 5-6,
+    1-based), then load_from its last checkpoint (head buffers: routing):
+    the new run's first epoch trains the experts with RIDE's loss, and the
+    router stage begins at its epoch again."""
+    finished = tmp_path / 'finished'
+    first = check_command([
+        python, 'tools/train.py', RIDE_ROUTER, '--work-dir', finished,
+        '--epochs', '6', '--cfg-options', *router_options(cifar10_root)
+    ])
+    assert "entering stage 'router' at epoch 5 (begin 4)" in first.stdout
+    assert load_checkpoint(finished / 'epoch_6.pth')['state_dict'][
+        'head.routing_flag']
+    again = tmp_path / 'again'
+    run = check_command([
+        python, 'tools/train.py', RIDE_ROUTER, '--work-dir', again,
+        '--epochs', '6', '--cfg-options', *router_options(cifar10_root),
+        f'load_from={finished / "epoch_6.pth"}'
+    ])
+    assert "left the head in mode 'router'; it is set to 'experts'" in \
+        run.stdout
+    records = [r for r in scalars(again) if r.get('epoch') == 1]
+    assert records and all('loss_ride' in r and 'loss_router' not in r
+                           for r in records)
+    assert "entering stage 'router' at epoch 5 (begin 4)" in run.stdout
+    assert re.search(r'Epoch\(train\) +\[6\]\[1/1\].*loss_router',
                      run.stdout)

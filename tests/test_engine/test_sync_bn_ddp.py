@@ -40,9 +40,12 @@ def write_config(tmp_path, data_root):
         '    dataset=dict(imbalance_factor=1, dataset=dict(\n'
         f'        data_root={str(data_root)!r}, verify_md5=False,\n'
         '        pipeline=train_pipeline)))\n'
-        # stage 1 only: the retraining hook (which does nothing before its
-        # cornerstone) would refuse a 1-epoch schedule
+        # stage 1 only: the stage hook (which does nothing before its
+        # stage begins) would refuse a 1-epoch schedule, and without it
+        # the schedulers need absolute epochs (the warm-up of epoch 0)
         "custom_hooks = [dict(type='IterLossReportHook')]\n"
+        "param_scheduler = [dict(type='LinearLR', start_factor=1 / 6, "
+        'end_factor=1.0, begin=0, end=6, by_epoch=True)]\n'
         'train_cfg = dict(max_epochs=1)\n'
         'compile = False\n')  # minutes of compilation for 5 steps
     return config

@@ -311,7 +311,7 @@ def test_vectorised_mutual_kl_matches_loop(detach_target, num_experts):
 
 
 def test_frozen_backbone_records_no_graph():
-    """Stage 2 (every backbone parameter frozen, as DecoupledRetrainHook
+    """Stage 2 (every backbone parameter frozen, as StageSwitchHook
     does): the grouped forward builds no autograd graph, so the frozen
     backbone costs a forward pass only."""
     model = SHIKEResNet(depth=20).train()

@@ -116,11 +116,10 @@ def test_num_experts_fraction_named_by_train_tool(tmp_path, python):
 
 
 @pytest.mark.parametrize('option,named', [
-    ('custom_hooks.0.cornerstone=-1', 'DecoupledRetrainHook cornerstone=-1 '
-     '(custom_hooks.0.cornerstone)'),
-    ('cornerstone=-1', 'the config variable cornerstone=-1'),
+    ('custom_hooks.0.stages.0.begin=-1', "StageSwitchHook stage 'retrain' "
+     'begin=-1 (custom_hooks.0.stages.0.begin)'),
 ])
-def test_negative_cornerstone_with_epochs_names_the_field(
+def test_negative_stage_begin_with_epochs_names_the_field(
         tmp_path, python, option, named):
     """It used to be mapped as an epoch boundary: 'cannot rescale a
     20-epoch schedule to 4 epochs' (with --epochs 10 it silently became
@@ -135,13 +134,24 @@ def test_negative_cornerstone_with_epochs_names_the_field(
     assert 'cannot rescale' not in proc.stdout
 
 
+def test_boundary_variable_is_gone(tmp_path, python):
+    """The stage boundary is the hook's stage ``begin`` only: the former
+    config variable is an unknown entry, refused by name."""
+    from tests.conftest import run_command
+    proc = run_command([python, 'tools/train.py', SHIKE_QUICK, '--work-dir',
+                        tmp_path, '--cfg-options', 'cornerstone=5'])
+    assert proc.returncode != 0
+    assert ("--cfg-options cornerstone: the config has no top-level entry "
+            "'cornerstone'") in proc.stdout
+
+
 def test_rescale_refuses_bad_epoch_values_and_keeps_none():
     from mmengine.config import Config
     from shike_mm.utils.schedule_scaling import rescale_schedule
     cfg = Config.fromfile(SHIKE_QUICK)
     cfg.model.head.loss.drw_epoch = None  # "no re-weighting" is accepted
-    assert rescale_schedule(cfg, 10).custom_hooks[0].cornerstone == 7
-    cfg.custom_hooks[0].cornerstone = 2.5
-    with pytest.raises(ValueError, match=r'DecoupledRetrainHook '
-                       r'cornerstone=2\.5 \(custom_hooks\.0\.cornerstone\)'):
+    assert rescale_schedule(cfg, 10).custom_hooks[0].stages[0].begin == 7
+    cfg.custom_hooks[0].stages[0].begin = 2.5
+    with pytest.raises(ValueError, match=r"StageSwitchHook stage 'retrain' "
+                       r'begin=2\.5 \(custom_hooks\.0\.stages\.0\.begin\)'):
         rescale_schedule(cfg, 10)

@@ -142,3 +142,26 @@ def test_test_tool_names_bad_class_counts(tmp_path, tiny_root, tiny_run,
     assert f'ValueError: {path}: meta.class_counts is all zeros' in \
         proc.stdout
     assert 'accuracy/top1: ' not in proc.stdout
+
+
+def test_multistep_milestones_counter_is_plain_data():
+    """mmengine's MultiStepLR stores its milestones as a Counter in the
+    checkpoint's ``param_schedulers``: accepted (so ``load_from`` /
+    ``--resume`` of a step-schedule run work), unless it carries
+    attributes."""
+    from collections import Counter
+
+    from mmengine.optim.scheduler import MultiStepLR
+
+    from shike_mm.utils.checkpoint_check import (CheckpointError,
+                                                 check_checkpoint_structure)
+    optimizer = torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.1)
+    state = MultiStepLR(optimizer, milestones=[160, 180]).state_dict()
+    assert type(state['milestones']) is Counter
+    check_checkpoint_structure(
+        {'state_dict': {}, 'param_schedulers': [state]}, 'x.pth')
+    counter = Counter({160: 1})
+    counter.__dict__['__deepcopy__'] = print
+    with pytest.raises(CheckpointError, match=r"x.pth: checkpoint\['p'\] "
+                       r"\(a Counter\) carries attributes \['__deepcopy__'\]"):
+        check_checkpoint_structure({'p': counter}, 'x.pth')

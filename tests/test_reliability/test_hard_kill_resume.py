@@ -73,7 +73,7 @@ def test_sigkill_mid_epoch_in_both_stages_then_resume(tmp_path, cifar_root,
                              work, '--resume', *EPOCHS, '--cfg-options',
                              *opts])
     assert 'resumed epoch: 4, iter: 20' in resumed.stdout
-    assert 'resumed in stage 2 at epoch 5' in resumed.stdout
+    assert "resumed in stage 'retrain' at epoch 5" in resumed.stdout
     again = weights(work / 'epoch_6.pth')
     assert again.keys() == reference.keys()
     for key, value in reference.items():

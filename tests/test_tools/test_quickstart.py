@@ -52,7 +52,7 @@ def test_quickstart_config_runs_both_stages(tmp_path, fashion_root, python):
                          *quick_options(fashion_root)])
     assert '492 training images' in run.stdout
     assert re.search(r'Epoch\(train\) +\[3\]\[4/4\].*loss_dkt', run.stdout)
-    assert 'entering stage 2 at epoch 4 (cornerstone 3)' in run.stdout
+    assert "entering stage 'retrain' at epoch 4 (begin 3)" in run.stdout
     assert re.search(r'Epoch\(train\) +\[4\]\[4/4\].*loss_bsce', run.stdout)
     assert (work_dir / 'epoch_6.pth').is_file()
 

@@ -5,7 +5,6 @@
 # the reference 180 + 20 schedule, compressed. Batch 128, SGD as the
 # reference.
 base_lr = 0.15
-cornerstone = 16
 max_epochs = 20
 
 optim_wrapper = dict(
@@ -16,12 +15,14 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(type='LinearLR', start_factor=1 / 3, end_factor=1.0, begin=0,
          end=3, by_epoch=True),
-    dict(type='CosineAnnealingLR', T_max=cornerstone - 2, eta_min=0.0,
-         begin=2, end=cornerstone, by_epoch=True),
-    dict(type='RestartLinearLR', start_factor=0.25, end_factor=2 / 3,
-         begin=cornerstone, end=cornerstone + 2, by_epoch=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - cornerstone - 1,
-         eta_min=0.0, begin=cornerstone + 1, end=max_epochs, by_epoch=True),
+    # from epoch 2 to the end of the first stage
+    dict(type='CosineAnnealingLR', stage='representation', begin=2,
+         eta_min=0.0, by_epoch=True),
+    # the retrain stage's first two epochs, then a cosine from its second
+    dict(type='RestartLinearLR', stage='retrain', start_factor=0.25,
+         end_factor=2 / 3, begin=0, end=2, by_epoch=True),
+    dict(type='CosineAnnealingLR', stage='retrain', begin=1, eta_min=0.0,
+         by_epoch=True),
 ]
 
 # validate at the boundary and at the end (the test set has 10,000 images)
@@ -30,6 +31,14 @@ val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=128)
 
-# The stage boundary, owned here as in shike_200e.py.
-custom_hooks = [dict(type='DecoupledRetrainHook', cornerstone=cornerstone)]
+# The stage boundary, written once as in shike_200e.py.
+custom_hooks = [
+    dict(
+        type='StageSwitchHook',
+        stages=[
+            dict(name='retrain', begin=16,
+                 trainable=('head.retrain_classifiers', ),
+                 head_mode='retrain'),
+        ]),
+]
 find_unused_parameters = True

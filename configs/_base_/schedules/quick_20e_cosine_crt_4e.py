@@ -8,29 +8,28 @@
 #       the CIFAR cRT schedule) and follows a cosine over the 4 epochs.
 _base_ = ['./quick_20e_cosine.py']
 
-cornerstone = 16
-max_epochs = 20
 retrain_lr_factor = 0.5
 
 param_scheduler = [
     dict(type='LinearLR', start_factor=1 / 3, end_factor=1.0, begin=0,
          end=3, by_epoch=True),
-    dict(type='CosineAnnealingLR', T_max=cornerstone - 2, eta_min=0.0,
-         begin=2, end=cornerstone, by_epoch=True),
-    dict(type='RestartLinearLR', start_factor=retrain_lr_factor,
-         end_factor=retrain_lr_factor, begin=cornerstone,
-         end=cornerstone + 1, by_epoch=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - cornerstone,
-         eta_min=0.0, begin=cornerstone, end=max_epochs, by_epoch=True),
+    dict(type='CosineAnnealingLR', stage='representation', begin=2,
+         eta_min=0.0, by_epoch=True),
+    dict(type='RestartLinearLR', stage='retrain',
+         start_factor=retrain_lr_factor, end_factor=retrain_lr_factor,
+         begin=0, end=1, by_epoch=True),
+    dict(type='CosineAnnealingLR', stage='retrain', eta_min=0.0,
+         by_epoch=True),
 ]
 
+# The stage boundary, written once.
 custom_hooks = [
     dict(
-        type='DecoupledRetrainHook',
-        cornerstone=cornerstone,
-        trainable=('head', ),
-        head_mode=None,
-        reinit=('head', ),
-        sampler=dict(type='ClassAwareSampler')),
+        type='StageSwitchHook',
+        stages=[
+            dict(name='retrain', begin=16, trainable=('head', ),
+                 head_mode=None, reinit=('head', ),
+                 sampler=dict(type='ClassAwareSampler')),
+        ]),
 ]
 find_unused_parameters = True

@@ -6,36 +6,36 @@
 # relative cost.
 _base_ = ['./shike_200e.py']
 
-# The two stage boundaries, each written once: every scheduler and hook
-# below is derived from them.
-cornerstone = 180  # classifier retraining, as in shike_200e.py
-router_epoch = 200  # the router stage
-warmup_epochs = 5
-retrain_warmup_epochs = 5
-max_epochs = router_epoch + 5
+# The two stage boundaries are written once each, as the stages' `begin`
+# in the hook below; every scheduler refers to a stage.
+max_epochs = 205
 param_scheduler = [
     dict(type='LinearLR', start_factor=1 / 6, end_factor=1.0, begin=0,
-         end=warmup_epochs + 1, by_epoch=True),
-    dict(type='CosineAnnealingLR', T_max=cornerstone - warmup_epochs,
-         eta_min=0.0, begin=warmup_epochs, end=cornerstone, by_epoch=True),
-    dict(type='RestartLinearLR', start_factor=0.25, end_factor=2 / 3,
-         begin=cornerstone, end=cornerstone + retrain_warmup_epochs + 1,
+         end=6, by_epoch=True),
+    dict(type='CosineAnnealingLR', stage='representation', begin=5,
+         eta_min=0.0, by_epoch=True),
+    dict(type='RestartLinearLR', stage='retrain', start_factor=0.25,
+         end_factor=2 / 3, begin=0, end=6, by_epoch=True),
+    dict(type='CosineAnnealingLR', stage='retrain', begin=5, eta_min=0.0,
          by_epoch=True),
-    dict(type='CosineAnnealingLR',
-         T_max=router_epoch - cornerstone - retrain_warmup_epochs,
-         eta_min=0.0, begin=cornerstone + retrain_warmup_epochs,
-         end=router_epoch, by_epoch=True),
     # router stage: 0.01 at its first epoch, cosine to 0 at the end
-    dict(type='RestartLinearLR', start_factor=1 / 15, end_factor=1 / 15,
-         begin=router_epoch, end=router_epoch + 1, by_epoch=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - router_epoch,
-         eta_min=0.0, begin=router_epoch, end=max_epochs, by_epoch=True),
+    dict(type='RestartLinearLR', stage='router', start_factor=1 / 15,
+         end_factor=1 / 15, begin=0, end=1, by_epoch=True),
+    dict(type='CosineAnnealingLR', stage='router', eta_min=0.0,
+         by_epoch=True),
 ]
 train_cfg = dict(max_epochs=max_epochs)
 custom_hooks = [
-    dict(type='DecoupledRetrainHook', cornerstone=cornerstone),
-    dict(type='DecoupledRetrainHook', cornerstone=router_epoch,
-         trainable=('head.router', ), head_mode='router',
-         sampler=dict(type='ClassAwareSampler'), batch_size=512),
+    dict(
+        type='StageSwitchHook',
+        stages=[
+            # classifier retraining, as in shike_200e.py
+            dict(name='retrain', begin=180,
+                 trainable=('head.retrain_classifiers', ),
+                 head_mode='retrain'),
+            dict(name='router', begin=200, trainable=('head.router', ),
+                 head_mode='router', sampler=dict(type='ClassAwareSampler'),
+                 batch_size=512),
+        ]),
     dict(type='RoutingCostHook', input_shape=(3, 32, 32)),
 ]

@@ -1,15 +1,15 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .class_counts_hook import ClassCountsHook
-from .decoupled_retrain_hook import DecoupledRetrainHook
 from .epoch_aware_hook import EpochAwareHook
 from .epoch_seed_hook import EpochSeedHook
 from .finite_loss_hook import FiniteLossHook
 from .num_classes_check_hook import NumClassesCheckHook
 from .routing_cost_hook import RoutingCostHook
+from .stage_switch_hook import StageSwitchHook
 
 __all__ = [
-    'AtomicCheckpointHook', 'ClassCountsHook', 'DecoupledRetrainHook',
-    'EpochAwareHook', 'EpochSeedHook', 'FiniteLossHook', 'NumClassesCheckHook',
-    'RoutingCostHook'
+    'AtomicCheckpointHook', 'ClassCountsHook', 'EpochAwareHook',
+    'EpochSeedHook', 'FiniteLossHook', 'NumClassesCheckHook',
+    'RoutingCostHook', 'StageSwitchHook'
 ]

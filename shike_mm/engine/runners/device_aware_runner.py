@@ -19,6 +19,7 @@ from shike_mm.utils.checkpoint_check import (CheckpointError,
                                              load_checkpoint_file,
                                              state_dict_mismatches)
 from shike_mm.engine.checkpoint_io import read_last_checkpoint
+from shike_mm.engine.stage_schedule import resolve_stage_schedule
 from shike_mm.engine.hooks.finite_loss_hook import (list_names,
                                                     non_finite_tensors)
 from shike_mm.engine.work_dir_lock import WorkDirLock
@@ -68,6 +69,13 @@ class DeviceAwareRunner(Runner):
     ``runner_type = 'DeviceAwareRunner'`` (the project's default runtime
     does) and ``tools/train.py`` uses it when a config names no runner.
     """
+
+    @classmethod
+    def from_cfg(cls, cfg) -> 'DeviceAwareRunner':
+        """Build from a config whose schedulers may refer to the declared
+        stages (resolved to absolute epochs first, see
+        :func:`~shike_mm.engine.stage_schedule.resolve_stage_schedule`)."""
+        return super().from_cfg(resolve_stage_schedule(cfg))
 
     def setup_env(self, env_cfg: Dict) -> None:
         """Initialise a gloo process group on CPU-only machines, then run
