@@ -23,6 +23,7 @@ from shike_mm.engine import freeze_for_stage, stage_at
 from shike_mm.engine.hooks import StageSwitchHook
 from shike_mm.engine.stage_schedule import (resolve_param_schedulers,
                                             resolve_stage_schedule)
+from shike_mm.protocols import StagedHead
 from shike_mm.utils.schedule_scaling import boundary_map, rescale_schedule
 from tests.conftest import REPO_ROOT, run_command
 
@@ -30,15 +31,23 @@ QUICK = REPO_ROOT / 'configs/shike/shike_r32_fashion-mnist-lt-r100-1k_20e.py'
 CIFAR = REPO_ROOT / 'configs/shike/shike_r32_cifar100-lt-r100.py'
 
 
-class TinyHead(nn.Module):
+class TinyHead(StagedHead, nn.Module):
 
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(4, 3)
-        self.mode = 'experts'
+        self._mode = 'experts'
+
+    @property
+    def mode(self):
+        return self._mode
+
+    @property
+    def available_modes(self):
+        return ('experts', 'retrain', 'router')
 
     def set_mode(self, mode):
-        self.mode = mode
+        self._mode = mode
 
 
 class TinyModel(nn.Module):
@@ -217,7 +226,7 @@ def test_the_stage_follows_the_epoch_not_the_weights():
     start in stage 0, with a warning; the head mode is set from the
     epoch."""
     runner = fake_runner(epoch=0)
-    runner.model.head.mode = 'router'  # as restored from the buffers
+    runner.model.head.set_mode('router')  # as restored from the buffers
     hook = hook_of(runner)
     hook.before_train(runner)
     assert runner.model.head.mode == 'experts' and hook.current == 0
@@ -262,7 +271,7 @@ def test_bad_switch_arguments_name_the_value():
                 reinit=('head.nope', )).before_train_epoch(runner)
     runner.model.head = nn.Linear(4, 3)
     with pytest.raises(ValueError, match="head_mode='retrain' but the head "
-                       r'\(Linear\) has no set_mode'):
+                       r"\(Linear\) is not a StagedHead"):
         hook_of(runner, trainable=('head', )).before_train_epoch(runner)
     with pytest.raises(ValueError, match=r"stages\[0\].begin=True "
                        r"\('retrain'\) must be an epoch index"):
