@@ -41,9 +41,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / 'tools' / 'analysis_tools'))
 
-from print_lt_results import last_validation  # noqa: E402
+from shike_mm.analysis.run_results import last_validation  # noqa: E402
 
 METRICS = (('top-1', 'accuracy/top1'), ('many', 'accuracy/many'),
            ('medium', 'accuracy/medium'), ('few', 'accuracy/few'))

@@ -61,7 +61,6 @@ def compile_unavailable(compile_cfg: Union[bool, dict, None],
     return _missing_cpp_compiler()
 
 
-
 def compile_fallback_warning(compile_cfg: Union[bool, dict, None],
                              model: torch.nn.Module) -> Optional[str]:
     """The warning to log when ``compile_cfg`` cannot be honoured for
@@ -83,6 +82,7 @@ def compile_fallback_warning(compile_cfg: Union[bool, dict, None],
     return (f'compile={compile_cfg!r} is not used: {problem}. Training '
             'runs without torch.compile (same results, slower); set '
             'compile=False to silence this.')
+
 
 def _missing_cpp_compiler() -> Optional[str]:
     try:

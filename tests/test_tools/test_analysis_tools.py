@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 
+from shike_mm.analysis import lt_analysis as lt
 from tests.conftest import REPO_ROOT, check_command, run_command
 from tests.test_datasets.generators import write_fashion_mnist_idx
 
@@ -39,8 +40,6 @@ def load_tool(name):
     spec.loader.exec_module(module)
     return module
 
-
-lt = load_tool('lt_analysis')
 
 
 def parse_table(text, title):
