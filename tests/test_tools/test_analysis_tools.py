@@ -41,7 +41,6 @@ def load_tool(name):
     return module
 
 
-
 def parse_table(text, title):
     """The rows (lists of cell strings) of the Markdown table printed after
     the line starting with ``title``; row 0 is the header."""
