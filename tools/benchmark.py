@@ -327,23 +327,10 @@ def count_params(module):
 
 
 def flops_per_image(model, input_shape):
-    """Multiply-adds of one forward. Counted on the per-expert loop (the
-    grouped path runs the same operations; the counter attributes them to
-    modules more cleanly this way)."""
-    from mmengine.analysis import get_model_complexity_info
-    model.eval()
-    backbone = getattr(model, 'backbone', None)
-    grouped = getattr(backbone, 'grouped_experts', None)
-    if grouped is not None:
-        backbone.grouped_experts = False
-    try:
-        with torch.no_grad():
-            result = get_model_complexity_info(
-                model, tuple(input_shape), show_table=False, show_arch=False)
-    finally:
-        if grouped is not None:
-            backbone.grouped_experts = grouped
-    return result['flops']
+    """Multiply-adds of one forward
+    (:func:`shike_mm.analysis.complexity.model_complexity`)."""
+    from shike_mm.analysis.complexity import model_complexity
+    return model_complexity(model, input_shape)['flops']
 
 
 # ----------------------------------------------------------------------

@@ -23,10 +23,6 @@ many / medium / few-shot accuracy (mean, and ± the sample standard
 deviation over seeds when there are several), the parameter count and the
 mean training minutes (validation included); below it the budget, the
 commit and the exact command.
-
-``--skip-existing`` is the older mode: reuse whatever finished run is in
-``<work-root>/<config name>`` (trained by hand with that ``--work-dir``),
-without keys or seeds.
 """
 import argparse
 import hashlib
@@ -41,9 +37,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / 'tools' / 'analysis_tools'))
 
-from print_lt_results import last_validation  # noqa: E402
+from shike_mm.analysis.run_results import last_validation  # noqa: E402
 
 METRICS = (('top-1', 'accuracy/top1'), ('many', 'accuracy/many'),
            ('medium', 'accuracy/medium'), ('few', 'accuracy/few'))
@@ -183,15 +178,9 @@ def main(argv=None, train_fn=train):
     parser.add_argument('--epochs', type=int, default=None,
                         help='rescale every schedule to this many epochs '
                         '(the stage boundary kept at the same fraction)')
-    parser.add_argument('--skip-existing', action='store_true',
-                        help='older mode: reuse any finished run in '
-                        '<work-root>/<config name>, no keys or seeds')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='merged into every config')
     args = parser.parse_args(argv)
-    if args.skip_existing and (args.seeds or args.epochs):
-        parser.error('--skip-existing does not combine with --seeds or '
-                     '--epochs')
     for config in args.configs:
         if not osp.isfile(config):
             parser.error(f'config file not found: {config}')
@@ -214,27 +203,20 @@ def main(argv=None, train_fn=train):
                 all_seeds.append(actual_seed)
             params, budget = describe(cfg)
             budgets.add(budget)
-            if args.skip_existing:
-                work_dir = work_root / name
-                elapsed = None
-                if not (work_dir / 'last_checkpoint').exists():
-                    elapsed = train_fn(Path(config), work_dir,
-                                       args.cfg_options)
+            key = run_key(code, cfg.pretty_text, actual_seed, args.epochs)
+            work_dir = work_root / name / f'seed{actual_seed}-{key}'
+            done = work_dir / 'compare_run.json'
+            if done.is_file():
+                elapsed = json.loads(done.read_text())['train_minutes']
+                print(f'[compare] reusing {work_dir}', flush=True)
             else:
-                key = run_key(code, cfg.pretty_text, actual_seed, args.epochs)
-                work_dir = work_root / name / f'seed{actual_seed}-{key}'
-                done = work_dir / 'compare_run.json'
-                if done.is_file():
-                    elapsed = json.loads(done.read_text())['train_minutes']
-                    print(f'[compare] reusing {work_dir}', flush=True)
-                else:
-                    work_dir.mkdir(parents=True, exist_ok=True)
-                    resolved = work_dir / 'config.py'
-                    cfg.dump(str(resolved))
-                    elapsed = train_fn(resolved, work_dir, ())
-                    done.write_text(json.dumps(dict(
-                        config=config, seed=actual_seed, epochs=args.epochs,
-                        commit=commit, train_minutes=elapsed)))
+                work_dir.mkdir(parents=True, exist_ok=True)
+                resolved = work_dir / 'config.py'
+                cfg.dump(str(resolved))
+                elapsed = train_fn(resolved, work_dir, ())
+                done.write_text(json.dumps(dict(
+                    config=config, seed=actual_seed, epochs=args.epochs,
+                    commit=commit, train_minutes=elapsed)))
             metrics, _ = last_validation(work_dir)
             runs.append(metrics)
             minutes.append(elapsed)

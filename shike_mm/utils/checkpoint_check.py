@@ -56,7 +56,7 @@ def load_checkpoint_file(filename: str, map_location='cpu') -> Any:
         FileNotFoundError: for a local path that does not exist.
         CheckpointError: when the unpickler refuses the file.
     """
-    from mmengine.runner.checkpoint import _load_checkpoint
+    from mmengine.runner import CheckpointLoader
     local = '://' not in str(filename)
     if local:
         check_checkpoint_path(filename)
@@ -68,7 +68,8 @@ def load_checkpoint_file(filename: str, map_location='cpu') -> Any:
             with allocation_budget(size, f'the {size}-byte file'):
                 return torch.load(
                     filename, map_location=map_location, weights_only=True)
-        return _load_checkpoint(filename, map_location=map_location)
+        return CheckpointLoader.load_checkpoint(
+            filename, map_location=map_location)
     except pickle.UnpicklingError as err:
         raise CheckpointError(
             f'refused to load checkpoint {filename}: {_reason(str(err))}. '

@@ -61,6 +61,29 @@ def compile_unavailable(compile_cfg: Union[bool, dict, None],
     return _missing_cpp_compiler()
 
 
+def compile_fallback_warning(compile_cfg: Union[bool, dict, None],
+                             model: torch.nn.Module) -> Optional[str]:
+    """The warning to log when ``compile_cfg`` cannot be honoured for
+    ``model`` on this machine (training then runs eagerly), or None.
+
+    Args:
+        compile_cfg (bool | dict | None): The config's ``compile`` entry.
+        model (nn.Module): The model; where its first parameter lives
+            decides between the CPU and GPU toolchains.
+
+    Returns:
+        str | None: The warning, or None when compiling can go ahead.
+    """
+    param = next(model.parameters(), None)
+    problem = compile_unavailable(
+        compile_cfg, on_gpu=None if param is None else param.is_cuda)
+    if problem is None:
+        return None
+    return (f'compile={compile_cfg!r} is not used: {problem}. Training '
+            'runs without torch.compile (same results, slower); set '
+            'compile=False to silence this.')
+
+
 def _missing_cpp_compiler() -> Optional[str]:
     try:
         from torch._inductor import cpp_builder

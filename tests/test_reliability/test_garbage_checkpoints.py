@@ -60,7 +60,8 @@ def test_strict_copy_failure_is_an_error(monkeypatch):
 
     from mmengine.logging import MMLogger
 
-    import shike_mm.engine.runners.device_aware_runner as module
+    import shike_mm.engine.runners.checkpoint_safety as safety
+    from shike_mm.engine.runners import DeviceAwareRunner
     from shike_mm.utils.checkpoint_check import CheckpointError
 
     class Refusing(torch.nn.Linear):
@@ -71,17 +72,16 @@ def test_strict_copy_failure_is_an_error(monkeypatch):
 
     model = Refusing(2, 2)
     checkpoint = {'state_dict': model.state_dict()}
-    monkeypatch.setattr(module, 'load_checkpoint_file',
+    monkeypatch.setattr(safety, 'load_checkpoint_file',
                         lambda *args: checkpoint)
     runner = SimpleNamespace(
         model=model, _resuming=False, _checkpoint_must_fit=True,
         call_hook=lambda *args, **kwargs: None,
-        logger=MMLogger.get_instance('strict-copy'),
-        _check_weights_fit=module.DeviceAwareRunner._check_weights_fit)
+        logger=MMLogger.get_instance('strict-copy'))
     with pytest.raises(CheckpointError, match='(?s)ckpt.pth: tensors could '
                        'not be copied into the model:\n.*"weight": '
                        'refused'):
-        module.DeviceAwareRunner.load_checkpoint(runner, 'ckpt.pth')
+        DeviceAwareRunner.load_checkpoint(runner, 'ckpt.pth')
 
 
 @pytest.mark.parametrize('kind, message', [

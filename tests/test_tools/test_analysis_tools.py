@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 
+from shike_mm.analysis import lt_analysis as lt
 from tests.conftest import REPO_ROOT, check_command, run_command
 from tests.test_datasets.generators import write_fashion_mnist_idx
 
@@ -38,9 +39,6 @@ def load_tool(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-lt = load_tool('lt_analysis')
 
 
 def parse_table(text, title):

@@ -22,12 +22,13 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
 
-from lt_analysis import (GROUP_COLOURS, GROUPS, Logits,  # noqa: E402
-                         add_common_args, fmt, format_table, group_of,
-                         load_logits, per_class_accuracy, save_figure,
-                         shot_groups, tool_parser)
+from shike_mm.analysis.lt_analysis import (  # noqa: E402
+    GROUP_COLOURS, GROUPS, Logits, add_common_args, fmt, format_table,
+    group_of, load_logits, per_class_accuracy, save_figure, shot_groups,
+    tool_parser)
 
 
 def parse_args(argv=None):

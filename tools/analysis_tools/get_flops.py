@@ -5,7 +5,8 @@ Unlike mmpretrain's tool this counts the whole classifier by default
 (backbone, neck and the head's forward, i.e. the mean of the experts'
 logits); ``--backbone-only`` counts ``extract_feat`` only. For SHIKE it
 also prints the parameters and FLOPs of the DKF alignment layers
-(``backbone.fusion_layers``). FLOPs follow
+(``backbone.fusion_layers``). FLOPs are
+counted by :mod:`shike_mm.analysis.complexity` and follow
 mmengine's (fvcore's) convention: one multiply-add counts as one FLOP, so
 the numbers are multiply-accumulates (MACs). Parameters count every
 parameter, including classifiers the forward does not use (SHIKE's
@@ -36,8 +37,6 @@ import os.path as osp
 import sys
 from typing import Optional, Tuple
 
-import torch
-from mmengine.analysis import FlopAnalyzer, get_model_complexity_info
 from mmengine.config import Config, DictAction
 
 sys.path.insert(0,
@@ -46,6 +45,8 @@ sys.path.insert(0,
 from mmpretrain.registry import DATASETS, MODELS  # noqa: E402
 
 import shike_mm  # noqa: E402,F401  (registers shike-mm modules)
+from shike_mm.analysis.complexity import (macs_by_module,  # noqa: E402
+                                          model_complexity)
 
 
 def parse_args(argv=None):
@@ -217,21 +218,12 @@ def main(argv=None):
     if args.backbone_only:
         model.forward = model.extract_feat
     backbone = getattr(model, 'backbone', None)
-    if getattr(backbone, 'grouped_experts', False):
-        # the grouped path runs the same operations; the loop attributes
-        # them to the per-expert modules
-        backbone.grouped_experts = False
-
-    with torch.no_grad():
-        results = get_model_complexity_info(
-            model, input_shape, show_table=args.show_table, show_arch=False)
-        fusion = getattr(backbone, 'fusion_layers', None)
-        fusion_flops = None
-        if fusion is not None and len(fusion):
-            analyzer = FlopAnalyzer(model, (torch.randn(1, *input_shape), ))
-            analyzer.unsupported_ops_warnings(False)
-            analyzer.uncalled_modules_warnings(False)
-            fusion_flops = analyzer.by_module().get('backbone.fusion_layers')
+    results = model_complexity(model, input_shape, args.show_table)
+    fusion = getattr(backbone, 'fusion_layers', None)
+    fusion_flops = None
+    if fusion is not None and len(fusion):
+        fusion_flops = macs_by_module(
+            model, input_shape).get('backbone.fusion_layers')
 
     if args.show_table:
         print(results['out_table'])

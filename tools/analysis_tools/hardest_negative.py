@@ -25,11 +25,12 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
 
-from lt_analysis import (GROUPS, Logits, add_common_args, fmt,  # noqa: E402
-                         format_table, load_logits, save_figure, shot_groups,
-                         tool_parser)
+from shike_mm.analysis.lt_analysis import (  # noqa: E402
+    GROUPS, Logits, add_common_args, fmt, format_table, load_logits,
+    save_figure, shot_groups, tool_parser)
 
 
 def parse_args(argv=None):

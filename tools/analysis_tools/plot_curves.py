@@ -30,10 +30,11 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
 
-from lt_analysis import (fmt, format_table, save_figure,  # noqa: E402
-                         tool_parser)
+from shike_mm.analysis.lt_analysis import (  # noqa: E402
+    fmt, format_table, save_figure, tool_parser)
 
 from mmpretrain.utils import load_json_log  # noqa: E402
 

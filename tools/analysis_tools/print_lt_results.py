@@ -13,26 +13,14 @@ of one value per seed.
 """
 import argparse
 import json
+import os.path as osp
 import sys
 from pathlib import Path
 
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
 
-def last_validation(work_dir: Path):
-    """Return ``(metrics, run_dir)`` of the newest run in ``work_dir`` that
-    logged a validation result."""
-    runs = sorted(p.parent.parent
-                  for p in work_dir.glob('*/vis_data/scalars.json'))
-    for run in reversed(runs):
-        last = None
-        for line in (run / 'vis_data/scalars.json').read_text().splitlines():
-            record = json.loads(line)
-            if 'accuracy/top1' in record:
-                last = record
-        if last is not None:
-            return last, run
-    raise SystemExit(f'no validation result in {work_dir}/*/vis_data/'
-                     f'scalars.json: did the training finish?')
-
+from shike_mm.analysis.run_results import last_validation  # noqa: E402
 
 LINES = (('overall top-1', 'accuracy/top1'), ('many-shot', 'accuracy/many'),
          ('medium-shot', 'accuracy/medium'), ('few-shot', 'accuracy/few'))

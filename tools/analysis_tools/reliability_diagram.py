@@ -24,12 +24,14 @@ from typing import Dict, Optional
 import numpy as np
 import torch
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
 
-from lt_analysis import (GROUP_COLOURS, add_common_args, fmt,  # noqa: E402
-                         format_table, save_figure, shot_groups, tool_parser)
-from prediction_rules import (Features, load_features,  # noqa: E402
-                              rule_logits)
+from shike_mm.analysis.lt_analysis import (  # noqa: E402
+    GROUP_COLOURS, add_common_args, fmt, format_table, save_figure,
+    shot_groups, tool_parser)
+from shike_mm.analysis.prediction_rules import (  # noqa: E402
+    Features, load_features, rule_logits)
 
 from shike_mm.evaluation import CalibrationError  # noqa: E402
 

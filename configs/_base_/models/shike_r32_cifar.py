@@ -12,9 +12,6 @@ model = dict(
         fusion_stages=None,
         # the reference DKF alignment: stride-2 3x3 conv + BN per stage
         fusion_align='conv3x3',
-        # one grouped conv / BN for the 3 experts instead of a Python loop:
-        # same parameters, state dict and results (README, Performance)
-        grouped_experts=True,
         # channels-last is faster on CPUs but its BatchNorm statistics are
         # less accurate there; opt in with True (tools/benchmark.py
         # --channels-last measures it)

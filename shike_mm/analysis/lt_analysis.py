@@ -15,7 +15,6 @@ shape (B, C).
 import argparse
 import os
 import os.path as osp
-import sys
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
@@ -26,10 +25,6 @@ matplotlib.use('Agg')  # headless: files only, no display needed
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
-
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
 
 import shike_mm  # noqa: E402,F401  registers components and safe globals
 from shike_mm.datasets import get_class_counts  # noqa: E402
