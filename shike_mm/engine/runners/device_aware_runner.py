@@ -19,6 +19,7 @@ from shike_mm.utils.checkpoint_check import (CheckpointError,
                                              load_checkpoint_file,
                                              state_dict_mismatches)
 from shike_mm.engine.checkpoint_io import read_last_checkpoint
+from shike_mm.engine.compile_step import compile_train_step
 from shike_mm.engine.hooks.finite_loss_hook import (list_names,
                                                     non_finite_tensors)
 from shike_mm.engine.work_dir_lock import WorkDirLock
@@ -145,6 +146,13 @@ class DeviceAwareRunner(Runner):
                 f'compile={compile_cfg!r} is not used: {problem}. Training '
                 'runs without torch.compile (same results, slower); set '
                 'compile=False to silence this.')
+            return
+        # the loss forward only: the optimizer wrapper's counter would
+        # recompile a compiled train_step every step (compile_step.py)
+        if target == 'train_step' and compile_train_step(
+                self.model, compile_cfg):
+            self.logger.info('Compiled the loss forward of train_step; the '
+                             'first iterations will be slow.')
             return
         super()._maybe_compile(target)
 
