@@ -112,3 +112,26 @@ def test_check_numerics_default_rounds_like_the_plain_model(python):
         to64, _, to_plain32, _ = rows[name]
         assert to_plain32 < min(1e-4, plain_error / 2), (name, out)
         assert to64 == pytest.approx(plain_error, rel=0.1), (name, out)
+
+
+@pytest.mark.skipif(
+    not REFERENCE_REPO, reason='set SHIKE_REFERENCE_REPO to a checkout of '
+    'github.com/jinyan-06/SHIKE (2b04b62)')
+def test_reference_train_loop_on_the_quickstart_data(python, tmp_path):
+    """tools/reference_train.py runs the public loop on the config's
+    loaders and prints training / validation seconds."""
+    out = check_command([
+        python, 'tools/reference_train.py',
+        'configs/shike/shike_r32_fashion-mnist-lt-r100-1k_20e.py',
+        '--reference-repo', REFERENCE_REPO, '--epochs', '1', '--work-dir',
+        str(tmp_path), '--cfg-options', 'val_dataloader.dataset.indices=64',
+        'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.persistent_workers=False'
+    ]).stdout
+    assert '2478 training images, 64 test images, batch 128' in out
+    assert re.search(r'Epoch: \[0\]\[0/20\]\tTime', out)
+    assert re.search(r'epoch 1: training [\d.]+ s, validation [\d.]+ s '
+                     r'\(64 images, top-1 [\d.]+ %\)', out)
+    assert re.search(r'time: training [\d.]+ s \(1 epochs', out)
+    assert (tmp_path / 'checkpoint.pth').is_file()
