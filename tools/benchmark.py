@@ -30,9 +30,10 @@ momentum 0.9, weight decay 5e-4), in float32. Both train on the same batch
 from other processes hits both alike; it prints both rates and the ratio,
 for training and inference. The model's ``train_step`` is compiled as
 ``tools/train.py`` compiles it (``shike_mm.engine.compile_step``: the loss
-forward, when the config sets ``compile``). ``--stage 2`` measures a classifier-retraining step: the head in
-retraining mode and every parameter frozen except
-``head.retrain_classifiers``, as ``DecoupledRetrainHook`` does.
+forward, when the config sets ``compile``). ``--stage 2`` measures a
+classifier-retraining step: the head in retraining mode and every parameter
+frozen except ``head.retrain_classifiers``, as ``DecoupledRetrainHook``
+does.
 
 Examples::
 

@@ -129,8 +129,8 @@ def main(argv=None):
             data_time = time.time() - end
             images, target = to_tensors(batch, mean, std)
             loss, output = step(images, target)
-            acc1, acc5 = accuracy(output, target, topk=(1, min(5,
-                                                                num_classes)))
+            acc1, acc5 = accuracy(
+                output, target, topk=(1, min(5, num_classes)))
             loss_value = loss.item()
             acc1, acc5 = acc1.item(), acc5.item()
             batch_time = time.time() - end

@@ -6,7 +6,8 @@ github.com/jinyan-06/SHIKE; the speed comparisons of ``tools/benchmark.py
 --reference-repo`` and ``tools/reference_train.py`` use its commit
 ``2b04b62``::
 
-    git clone https://github.com/jinyan-06/SHIKE && git -C SHIKE checkout 2b04b62
+    git clone https://github.com/jinyan-06/SHIKE
+    git -C SHIKE checkout 2b04b62
 
 Nothing of it is copied into this repository. From the checkout:
 
