@@ -20,18 +20,28 @@ If the dataset files are missing (e.g. CIFAR not downloaded) or with
 size through the config's training pipeline (loading transforms dropped);
 this is printed.
 
-``--compare-plain`` also builds ``tools/plain_shike.py`` (the same network
-and loss written the straightforward way) with the same weights, optimizer
-and batch, and times both alternately, one iteration each in turn, so that
-load from other processes hits both alike; it prints both rates and the
-ratio. ``--stage 2`` measures a classifier-retraining step: the head in
-retraining mode and every parameter frozen except
-``head.retrain_classifiers``, as ``DecoupledRetrainHook`` does.
+``--reference-repo PATH`` also builds the public SHIKE code from a checkout of
+github.com/jinyan-06/SHIKE (commit 2b04b62; loaded at run time by
+``tools/shike_reference.py``, nothing of it is copied here): its
+``resnet32(num_classes, use_norm=True, num_exps=3)``, its stage-1 loss
+``mix_outputs`` and a plain ``torch.optim.SGD`` with its settings (lr 0.05,
+momentum 0.9, weight decay 5e-4), in float32. Both train on the same batch
+(the config's preprocessed images), one step of each in turn, so that load
+from other processes hits both alike; it prints both rates and the ratio,
+for training and inference. The model's ``train_step`` is compiled as
+``tools/train.py`` compiles it (``shike_mm.engine.compile_step``: the loss
+forward, when the config sets ``compile``). ``--stage 2`` measures a
+classifier-retraining step: the model in the config's first declared stage
+(SHIKE: the head in retraining mode and every parameter frozen except
+``head.retrain_classifiers``), put there by the stage code that
+``StageSwitchHook`` runs.
 
 Examples::
 
+    git clone https://github.com/jinyan-06/SHIKE && \\
+        git -C SHIKE checkout 2b04b62
     python tools/benchmark.py configs/shike/shike_r32_cifar100-lt-r100.py \\
-        --compare-plain --threads 2 --batch-size 128
+        --reference-repo SHIKE --threads 2 --batch-size 128
     python tools/benchmark.py configs/shike/shike_r32_cifar100-lt-r100.py \\
         --stage 2 --threads 2
     # on a GPU: fp16 autocast through mmengine's AmpOptimWrapper
@@ -64,8 +74,15 @@ from mmengine.runner import Runner  # noqa: E402
 from mmpretrain.registry import DATASETS, MODELS  # noqa: E402
 
 import shike_mm  # noqa: E402,F401  (registers shike-mm modules)
+from shike_mm.engine import freeze_for_stage  # noqa: E402
+from shike_mm.engine.compile_step import compile_train_step  # noqa: E402
+from shike_mm.engine.stages import (find_stage_hook_cfg,  # noqa: E402
+                                    parse_stages)
+from shike_mm.protocols import ClassCountsConsumer  # noqa: E402
 from shike_mm.utils.compile_support import \
     compile_unavailable  # noqa: E402
+from tools.shike_reference import (build_reference_step,  # noqa: E402
+                                   cpu_cuda_calls, load_reference)
 
 
 def parse_args(argv=None):
@@ -107,9 +124,11 @@ def parse_args(argv=None):
         "`compile`, on in the SHIKE CIFAR configs). The warm-up includes "
         'the compilation')
     parser.add_argument(
-        '--compare-plain',
-        action='store_true',
-        help='time tools/plain_shike.py alternately with the model')
+        '--reference-repo',
+        metavar='PATH',
+        help='checkout of github.com/jinyan-06/SHIKE (commit 2b04b62): '
+        'time its model, stage-1 loss and SGD step alternately with the '
+        "config's")
     parser.add_argument(
         '--stage',
         type=int,
@@ -139,8 +158,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.iters < 1 or args.warmup < 0:
         parser.error('--iters must be >= 1 and --warmup >= 0')
-    if args.compare_plain and args.stage == 2:
-        parser.error('--compare-plain measures stage 1 only')
+    if args.reference_repo and args.stage == 2:
+        parser.error('--reference-repo measures stage 1 only')
     return args
 
 
@@ -276,50 +295,26 @@ def build_optim(model, cfg, args, device):
     return wrapper
 
 
-def freeze_for_retraining(model):
-    """What DecoupledRetrainHook does at the stage boundary."""
+def enter_retraining_stage(model, cfg):
+    """Put ``model`` in the config's first declared stage (SHIKE: classifier
+    retraining) as ``StageSwitchHook`` does when the stage starts: the
+    head's mode and :func:`~shike_mm.engine.freeze_for_stage`."""
+    hook_cfg = find_stage_hook_cfg(cfg)
+    if hook_cfg is None:
+        raise SystemExit('--stage 2 needs a config with a StageSwitchHook '
+                         '(a decoupled schedule)')
+    stage = parse_stages(hook_cfg['stages'])[0]
     head = model.head
-    head.set_mode('retrain')
+    if stage['head_mode'] is not None:
+        head.set_mode(stage['head_mode'])
     loss = getattr(head, 'retrain_loss_module', None)
-    if loss is not None and hasattr(loss, 'set_class_counts'):
+    if isinstance(loss, ClassCountsConsumer):
         # exponential long-tail profile (imbalance 100); only the values
         # of the logit offsets depend on it, not the cost
         n = head.num_classes
         loss.set_class_counts(
             [max(1, int(500 * 0.01**(c / max(n - 1, 1)))) for c in range(n)])
-    for name, param in model.named_parameters():
-        param.requires_grad_(name.startswith('head.retrain_classifiers.'))
-
-
-def build_plain(model, cfg):
-    """tools/plain_shike.py with the model's weights."""
-    from tools.plain_shike import PlainSHIKE
-    backbone, head = cfg.model.backbone, cfg.model.head
-    supported = (
-        backbone.get('type') == 'SHIKEResNet'
-        and backbone.get('depth') in (20, 32, 44, 56, 110)
-        and backbone.get('fusion', 'hadamard') in ('hadamard', True)
-        and backbone.get('fusion_align', 'conv3x3') == 'conv3x3'
-        and head.get('type') == 'MultiExpertFusionHead'
-        and head.get('classifier', {}).get('type') == 'CosineClassifier')
-    if not supported:
-        raise SystemExit(
-            '--compare-plain: tools/plain_shike.py implements the CIFAR '
-            'SHIKE model only (SHIKEResNet depth 6n+2 with the conv3x3 DKF, '
-            'MultiExpertFusionHead with cosine classifiers); '
-            f'{cfg.filename} has backbone {dict(backbone)}')
-    plain = PlainSHIKE(
-        num_classes=head.num_classes,
-        depth=backbone.depth,
-        num_experts=backbone.get('num_experts', 3),
-        fusion_stages=model.backbone.fusion_stages,
-        data_preprocessor=model.data_preprocessor)
-    state = {
-        k: v
-        for k, v in model.state_dict().items() if k in plain.state_dict()
-    }
-    plain.load_state_dict(state, strict=True)
-    return plain
+    freeze_for_stage(model, stage['trainable'])
 
 
 def count_params(module):
@@ -363,6 +358,14 @@ def describe(times, batch_size):
     return (f'{batch_size / med:8.1f} images/s  (median of {len(times)}: '
             f'{med * 1000:.0f} ms/iter, range {min(times) * 1000:.0f}-'
             f'{max(times) * 1000:.0f} ms)')
+
+
+def side_by_side(kind, times, batch_size):
+    """One line: reference images/s, ours, ours / reference."""
+    ref = batch_size / statistics.median(times['reference'])
+    ours = batch_size / statistics.median(times['ours'])
+    return (f'{kind} side by side: reference {ref:.1f} images/s, ours '
+            f'{ours:.1f} images/s, ours / reference {ours / ref:.2f}x')
 
 
 def peak_memory(device):
@@ -440,13 +443,16 @@ def main(argv=None):
     if args.stage == 2:
         # the same weights in stage 1, timed alongside for the cost ratio
         stage1 = copy.deepcopy(model)
-        freeze_for_retraining(model)
+        enter_retraining_stage(model, cfg)
     optim = build_optim(model, cfg, args, device)
     print(f'params: {count_params(model):,} ('
           f'{sum(p.numel() for p in model.parameters() if p.requires_grad):,}'
           ' trainable)')
     if compile_cfg:
-        model.train_step = torch.compile(model.train_step, **compile_kwargs)
+        # as tools/train.py's runner: the loss forward of train_step
+        if not compile_train_step(model, compile_cfg):
+            model.train_step = torch.compile(model.train_step,
+                                             **compile_kwargs)
         model.test_step = torch.compile(model.test_step, **compile_kwargs)
 
     if device == 'cuda':
@@ -460,7 +466,7 @@ def main(argv=None):
 
     # the reference timed alternately with the model
     name = 'stage 2' if stage1 is not None else (
-        'ours' if args.compare_plain else 'model')
+        'ours' if args.reference_repo else 'model')
     train_fns = {name: lambda: model.train_step(batch, optim)}
     test_fns = {name: lambda: model.test_step(batch)}
     # --amp: inference under autocast too, as test_cfg=dict(fp16=True)
@@ -468,13 +474,31 @@ def main(argv=None):
         device, dtype=torch.float16 if device == 'cuda' else
         torch.bfloat16) if args.amp else contextlib.nullcontext()
     ref = None
-    if args.compare_plain:
-        ref, ref_model = 'plain', build_plain(model, cfg).to(device).train()
-        print(f'plain reference params: {count_params(ref_model):,} '
-              '(tools/plain_shike.py, same weights)')
+    if args.reference_repo:
+        ref = 'reference'
+        shike_ref = load_reference(args.reference_repo)
+        torch.manual_seed(0)
+        ref_model, _, ref_step = build_reference_step(
+            shike_ref, num_classes, device=device)
+        ref_model.train()
+        ref_data = model.data_preprocessor(batch, False)
+        ref_inputs = ref_data['inputs'].detach().clone()
+        ref_labels = torch.as_tensor(
+            [int(s.gt_label) for s in ref_data['data_samples']],
+            device=device)
+        print(f'reference: {shike_ref.repo} (public SHIKE code: networks.'
+              f'resnet32, cifarTrain.mix_outputs, torch.optim.SGD), params '
+              f'{count_params(ref_model):,}')
+        train_fns[ref] = lambda: ref_step(ref_inputs, ref_labels)
+
+        def ref_test():
+            with torch.no_grad(), cpu_cuda_calls():
+                outputs = ref_model(ref_inputs, False)
+                return sum(outputs) / len(outputs)
+
+        test_fns[ref] = ref_test
     elif stage1 is not None:
         ref, ref_model = 'stage 1', stage1
-    if ref is not None:
         ref_optim = build_optim(ref_model, cfg, args, device)
         train_fns[ref] = lambda: ref_model.train_step(batch, ref_optim)
         test_fns[ref] = lambda: ref_model.test_step(batch)
@@ -486,29 +510,24 @@ def main(argv=None):
         device=device)
     for key, times in train_times.items():
         print(f'train step ({key}): {describe(times, batch_size)}')
-    if ref == 'plain':
-        ratio = statistics.median(train_times['plain']) / statistics.median(
-            train_times['ours'])
-        print(f'train speed-up, ours / plain: {ratio:.2f}x')
+    if ref == 'reference':
+        print(side_by_side('train', train_times, batch_size))
     elif ref == 'stage 1':
         ratio = statistics.median(train_times['stage 2']) / statistics.median(
             train_times['stage 1'])
         print(f'a retraining step costs {ratio:.2f} of a stage-1 step '
               '(same data per epoch, so the same ratio per epoch)')
 
-    if args.compare_plain:  # stage-1 and stage-2 predictions cost the same
-        model.eval()
+    model.eval()
+    if ref == 'reference':  # stage-1 and stage-2 predictions cost the same
         ref_model.eval()
         with torch.no_grad(), amp_ctx:
             test_times = alternate(
                 test_fns, iters=args.iters, warmup=1, device=device)
         for key, times in test_times.items():
             print(f'inference ({key}): {describe(times, batch_size)}')
-        ratio = statistics.median(test_times['plain']) / statistics.median(
-            test_times['ours'])
-        print(f'inference speed-up, ours / plain: {ratio:.2f}x')
+        print(side_by_side('inference', test_times, batch_size))
     else:
-        model.eval()
         with torch.no_grad(), amp_ctx:
             test_times = alternate({name: test_fns[name]},
                                    iters=args.iters,

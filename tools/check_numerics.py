@@ -6,7 +6,7 @@ computes the same mathematics with other rounding. Whether it may be the
 default depends on how much that rounding costs, so this tool measures it
 on one real training batch:
 
-- the exact result: ``tools/plain_shike.py`` (the straightforward model)
+- the exact result: ``tests/plain_shike.py`` (the straightforward model)
   in float64, same weights, same batch;
 - the plain model in float32: the rounding error every float32 run has;
 - each variant in float32: its error against float64, and its distance
@@ -44,9 +44,8 @@ from mmpretrain.registry import MODELS  # noqa: E402
 
 import shike_mm  # noqa: E402,F401  (registers shike-mm modules)
 from shike_mm.protocols import StagedHead  # noqa: E402
-from tools.benchmark import (build_plain, build_train_data,  # noqa: E402
-                             load_config)
-from tools.plain_shike import plain_losses  # noqa: E402
+from tests.plain_shike import build_plain, plain_losses  # noqa: E402
+from tools.benchmark import build_train_data, load_config  # noqa: E402
 
 # backbone options of each variant (default: the config's backbone,
 # uncompiled; compile*: that one through torch.compile, as the runner does)

@@ -33,6 +33,9 @@ default_hooks = dict(
     sync_buffers=dict(type='SyncBuffersHook'),
     finite_loss=dict(type='FiniteLossHook'),
     num_classes_check=dict(type='NumClassesCheckHook'),
+    # seconds spent training vs validating, after each validation and at
+    # the end (train_cfg.val_interval sets how often to validate)
+    phase_time=dict(type='PhaseTimeHook'),
     checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=1,
                     save_best='accuracy/top1', rule='greater'),
 )

@@ -2,13 +2,17 @@
 """``compile`` in a config: whether this machine can honour it
 (:func:`compile_unavailable`), and DeviceAwareRunner training uncompiled,
 with a warning, when it cannot. Which configs compile by default."""
+import copy
 import logging
 import shutil
 
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.config import Config
+from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapper
 
 from shike_mm.engine.runners import DeviceAwareRunner
 from shike_mm.utils.compile_support import compile_unavailable
@@ -121,3 +125,68 @@ def test_long_shike_schedules_compile_and_the_quickstart_does_not():
     assert Config.fromfile(
         str(shike / 'shike_r32_cifar100-lt-r100.py')).compile == dict(
             dynamic=False)
+
+
+class TinyClassifier(BaseModel):
+    """A BaseModel with mmengine's own train_step (preprocess, loss
+    forward, parse_losses, ``optim_wrapper.update_params``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.fc = nn.Linear(4, 5)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        x = self.bn(self.conv(inputs)).relu().mean((2, 3))
+        logits = self.fc(x)
+        if mode == 'loss':
+            return dict(
+                loss_ce=F.cross_entropy(logits, data_samples),
+                loss_l2=logits.pow(2).mean() * 0.01)
+        return logits
+
+
+def test_compiled_train_step_does_not_recompile():
+    """The runner's compiled train_step compiles once for a batch shape and
+    then keeps running that graph across optimizer-wrapper steps (counter
+    set up by the runner, no gradient accumulation): compiling mmengine's
+    whole train_step with dynamic=False recompiled it on every step
+    (``OptimWrapper._inner_count`` guarded as a constant) until
+    Dynamo's recompile limit."""
+    from torch._dynamo.utils import counters
+    torch._dynamo.reset()
+    counters.clear()
+    torch.manual_seed(0)
+    runner = object.__new__(DeviceAwareRunner)
+    # aot_eager traces and partitions forward and backward like Inductor
+    # (same guards, same recompiles) without generating C++
+    runner.cfg = Config(dict(compile=dict(dynamic=False, backend='aot_eager')))
+    runner.model = TinyClassifier()
+    runner.logger = logging.getLogger('compile-support-test')
+    wrapper = OptimWrapper(
+        torch.optim.SGD(runner.model.parameters(), lr=0.1, momentum=0.9))
+    assert wrapper._accumulative_counts == 1
+    wrapper.initialize_count_status(runner.model, 0, 100)  # as the loop does
+    reference = copy.deepcopy(runner.model)
+    ref_wrapper = OptimWrapper(
+        torch.optim.SGD(reference.parameters(), lr=0.1, momentum=0.9))
+    ref_wrapper.initialize_count_status(reference, 0, 100)
+    runner._maybe_compile('train_step')
+
+    graphs = []
+    for step in range(6):
+        data = dict(
+            inputs=torch.randn(8, 3, 6, 6),
+            data_samples=torch.randint(0, 5, (8, )))
+        log_vars = runner.model.train_step(data, wrapper)
+        ref_log_vars = reference.train_step(data, ref_wrapper)
+        graphs.append(counters['stats']['unique_graphs'])
+        torch.testing.assert_close(log_vars['loss'], ref_log_vars['loss'])
+    assert wrapper.inner_count == 6
+    assert graphs[0] > 0
+    assert graphs[1:] == [graphs[0]] * 5, (
+        f'compiled graphs after each step: {graphs}')
+    for name, param in reference.named_parameters():
+        torch.testing.assert_close(
+            runner.model.get_parameter(name), param, msg=name)

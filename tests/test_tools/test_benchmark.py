@@ -1,13 +1,14 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """tools/benchmark.py runs end to end (tiny settings; no timing asserted):
-the CIFAR config without its data falls back to synthetic images, the plain
-reference is built with the same weights, stage 2 freezes like the
-retraining hook."""
+the CIFAR config without its data falls back to synthetic images, the
+public SHIKE code is loaded from a checkout and timed alongside, stage 2
+freezes like the retraining hook."""
+import os
 import re
 
 import pytest
 
-from tests.conftest import check_command
+from tests.conftest import check_command, run_command
 
 CONFIG = 'configs/shike/shike_r32_cifar100-lt-r100.py'
 TINY = [
@@ -16,24 +17,49 @@ TINY = [
 ]
 
 
-def test_benchmark_compare_plain(python):
+#: A checkout of github.com/jinyan-06/SHIKE (commit 2b04b62) for the
+#: side-by-side test; skipped without one.
+REFERENCE_REPO = os.environ.get('SHIKE_REFERENCE_REPO')
+
+
+@pytest.mark.skipif(
+    not REFERENCE_REPO, reason='set SHIKE_REFERENCE_REPO to a checkout of '
+    'github.com/jinyan-06/SHIKE (2b04b62)')
+def test_benchmark_against_the_reference(python):
     out = check_command([
-        python, 'tools/benchmark.py', CONFIG, '--compare-plain',
-        '--cfg-options', 'train_dataloader.dataset.dataset.data_root='
-        '/nonexistent/cifar100', *TINY
+        python, 'tools/benchmark.py', CONFIG, '--reference-repo',
+        REFERENCE_REPO, '--cfg-options',
+        'train_dataloader.dataset.dataset.data_root=/nonexistent/cifar100',
+        *TINY
     ]).stdout
     assert 'SYNTHETIC: random uint8 32x32x3 images' in out
     assert 'dataset files missing' in out
     assert re.search(r'data pipeline: +[\d.]+ images/s \(0 workers', out)
     assert 'params: 1,277,008 (1,277,008 trainable)' in out
     assert 'compile off' in out  # the config's compile, turned off
-    assert 'plain reference params: 1,277,008' in out
-    for line in ('train step (ours)', 'train step (plain)', 'inference (ours)',
-                 'inference (plain)'):
+    # their resnet32 with 3 experts has the parameters of ours
+    assert re.search(r'reference: .*\(public SHIKE code: networks.resnet32, '
+                     r'cifarTrain.mix_outputs, torch.optim.SGD\), params '
+                     r'1,277,008', out)
+    for line in ('train step (ours)', 'train step (reference)',
+                 'inference (ours)', 'inference (reference)'):
         assert re.search(re.escape(line) + r': +[\d.]+ images/s', out), line
-    assert re.search(r'train speed-up, ours / plain: [\d.]+x', out)
+    for kind in ('train', 'inference'):
+        assert re.search(
+            kind + r' side by side: reference [\d.]+ images/s, ours [\d.]+ '
+            r'images/s, ours / reference [\d.]+x', out), kind
     assert re.search(r'peak memory .*: \d+ MiB \(peak RSS', out)
     assert 'FLOPs: 121.0 M multiply-adds per 3x32x32 image' in out
+
+
+def test_benchmark_reference_repo_must_be_a_checkout(python, tmp_path):
+    proc = run_command([
+        python, 'tools/benchmark.py', CONFIG, '--reference-repo',
+        str(tmp_path), '--synthetic', '--no-flops', *TINY
+    ])
+    assert proc.returncode != 0
+    assert 'no networks.py, cifarTrain.py, utils.py' in proc.stdout
+    assert 'github.com/jinyan-06/SHIKE' in proc.stdout
 
 
 def test_benchmark_stage2(python):
@@ -86,3 +112,26 @@ def test_check_numerics_default_rounds_like_the_plain_model(python):
         to64, _, to_plain32, _ = rows[name]
         assert to_plain32 < min(1e-4, plain_error / 2), (name, out)
         assert to64 == pytest.approx(plain_error, rel=0.1), (name, out)
+
+
+@pytest.mark.skipif(
+    not REFERENCE_REPO, reason='set SHIKE_REFERENCE_REPO to a checkout of '
+    'github.com/jinyan-06/SHIKE (2b04b62)')
+def test_reference_train_loop_on_the_quickstart_data(python, tmp_path):
+    """tools/reference_train.py runs the public loop on the config's
+    loaders and prints training / validation seconds."""
+    out = check_command([
+        python, 'tools/reference_train.py',
+        'configs/shike/shike_r32_fashion-mnist-lt-r100-1k_20e.py',
+        '--reference-repo', REFERENCE_REPO, '--epochs', '1', '--work-dir',
+        str(tmp_path), '--cfg-options', 'val_dataloader.dataset.indices=64',
+        'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.persistent_workers=False'
+    ]).stdout
+    assert '2478 training images, 64 test images, batch 128' in out
+    assert re.search(r'Epoch: \[0\]\[0/20\]\tTime', out)
+    assert re.search(r'epoch 1: training [\d.]+ s, validation [\d.]+ s '
+                     r'\(64 images, top-1 [\d.]+ %\)', out)
+    assert re.search(r'time: training [\d.]+ s \(1 epochs', out)
+    assert (tmp_path / 'checkpoint.pth').is_file()

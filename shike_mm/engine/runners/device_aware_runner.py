@@ -8,6 +8,7 @@ from mmpretrain.registry import RUNNERS
 from torch import nn
 
 from shike_mm.engine.checkpoint_io import read_last_checkpoint
+from shike_mm.engine.compile_step import compile_train_step
 from shike_mm.engine.stage_schedule import resolve_stage_schedule
 from shike_mm.engine.work_dir_lock import WorkDirLock
 from shike_mm.utils.compile_support import compile_fallback_warning
@@ -100,10 +101,17 @@ class DeviceAwareRunner(Runner):
         Args:
             target (str): The model method to compile.
         """
-        warning = compile_fallback_warning(
-            self.cfg.get('compile', None), self.model)
+        compile_cfg = self.cfg.get('compile', None)
+        warning = compile_fallback_warning(compile_cfg, self.model)
         if warning is not None:
             self.logger.warning(warning)
+            return
+        # the loss forward only: the optimizer wrapper's counter would
+        # recompile a compiled train_step every step (compile_step.py)
+        if target == 'train_step' and compile_train_step(
+                self.model, compile_cfg):
+            self.logger.info('Compiled the loss forward of train_step; the '
+                             'first iterations will be slow.')
             return
         super()._maybe_compile(target)
 

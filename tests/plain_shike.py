@@ -1,5 +1,5 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
-"""SHIKE ResNet-32 written the straightforward way, as a speed reference.
+"""SHIKE ResNet-32 written the straightforward way, as a test oracle.
 
 The same network and stage-1 loss as ``configs/_base_/models/
 shike_r32_cifar.py`` (SHIKE, Jin et al., CVPR 2023; the authors' reference
@@ -16,7 +16,9 @@ Its parameter names are those of the real ``ImageClassifier``
 ``load_state_dict`` move weights between the two: a plain state dict is a
 checkpoint in the per-expert layout.
 
-Used by ``tools/benchmark.py --compare-plain``.
+Used by ``tools/check_numerics.py`` as the exact result (in float64). It is
+a test oracle, not a speed reference: ``tools/benchmark.py
+--reference-repo`` times the public SHIKE code itself.
 """
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence
@@ -269,3 +271,34 @@ class PlainSHIKE(nn.Module):
         data = self.data_preprocessor(data, False)
         logits = self(data['inputs'])
         return F.softmax(sum(logits) / len(logits), dim=1)
+
+
+def build_plain(model, cfg):
+    """The plain model with the weights of ``model`` (an ``ImageClassifier``
+    built from ``cfg``, a SHIKE ResNet-32 config)."""
+    backbone, head = cfg.model.backbone, cfg.model.head
+    supported = (
+        backbone.get('type') == 'SHIKEResNet'
+        and backbone.get('depth') in (20, 32, 44, 56, 110)
+        and backbone.get('fusion', 'hadamard') in ('hadamard', True)
+        and backbone.get('fusion_align', 'conv3x3') == 'conv3x3'
+        and head.get('type') == 'MultiExpertFusionHead'
+        and head.get('classifier', {}).get('type') == 'CosineClassifier')
+    if not supported:
+        raise ValueError(
+            'tests/plain_shike.py implements the CIFAR '
+            'SHIKE model only (SHIKEResNet depth 6n+2 with the conv3x3 DKF, '
+            'MultiExpertFusionHead with cosine classifiers); '
+            f'{cfg.filename} has backbone {dict(backbone)}')
+    plain = PlainSHIKE(
+        num_classes=head.num_classes,
+        depth=backbone.depth,
+        num_experts=backbone.get('num_experts', 3),
+        fusion_stages=model.backbone.fusion_stages,
+        data_preprocessor=model.data_preprocessor)
+    state = {
+        k: v
+        for k, v in model.state_dict().items() if k in plain.state_dict()
+    }
+    plain.load_state_dict(state, strict=True)
+    return plain

@@ -1,0 +1,174 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""The public SHIKE training loop on a config's data, for epoch times.
+
+Runs the structure of ``train`` / ``validate`` in ``cifarTrain.py`` of
+github.com/jinyan-06/SHIKE (commit 2b04b62) with its model and stage-1 loss,
+loaded at run time from a checkout by ``tools/shike_reference.py``: per
+iteration zero_grad, forward, ``mix_outputs`` on one-hot labels, top-1 /
+top-5 accuracy, ``loss.item()``, backward, SGD step (lr 0.05, momentum 0.9,
+weight decay 5e-4), a progress line every ``--print-freq`` iterations; after
+each epoch a full pass over the test set and a checkpoint
+(``torch.save`` of the state dict). Their CUDA-only autocast / GradScaler
+and their learning-rate schedule (a per-epoch value change) are left out.
+
+The data are the config's: its training and validation loaders (dataset,
+long-tailed subset, augmentation, batch size, workers), so both loops read
+the same images with the same augmentation; the batches are normalised with
+the config's mean / std, as their transforms do.
+
+It prints, per epoch, the seconds spent training and validating, and their
+totals, to compare with ``tools/train.py``'s ``PhaseTimeHook`` lines.
+
+Example (the quickstart data, as ``tools/train.py`` would train it)::
+
+    python tools/reference_train.py \\
+        configs/shike/shike_r32_fashion-mnist-lt-r100-1k_20e.py \\
+        --reference-repo SHIKE --epochs 2 --work-dir work_dirs/reference
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import time
+
+import torch
+from mmengine.config import Config, DictAction
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.runner import Runner, set_random_seed  # noqa: E402
+
+import shike_mm  # noqa: E402,F401  (registers shike-mm datasets)
+from tools.shike_reference import (build_reference_step,  # noqa: E402
+                                   cpu_cuda_calls, load_reference)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='the public SHIKE training loop on a config\'s data')
+    parser.add_argument('config', help='config whose data to train on')
+    parser.add_argument(
+        '--reference-repo',
+        required=True,
+        metavar='PATH',
+        help='checkout of github.com/jinyan-06/SHIKE (commit 2b04b62)')
+    parser.add_argument('--epochs', type=int, default=2)
+    parser.add_argument(
+        '--val-interval',
+        type=int,
+        default=1,
+        help='validate every N epochs (theirs: 1)')
+    parser.add_argument(
+        '--print-freq', type=int, default=100, help='theirs: 100')
+    parser.add_argument('--work-dir', default='work_dirs/reference_train')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config')
+    return parser.parse_args(argv)
+
+
+def accuracy(output, target, topk=(1, )):
+    """As ``cifarTrain.accuracy``: top-k accuracy in percent."""
+    with torch.no_grad():
+        maxk = max(topk)
+        _, pred = output.topk(maxk, 1, True, True)
+        correct = pred.t().eq(target.view(1, -1).expand_as(pred.t()))
+        return [
+            correct[:k].reshape(-1).float().sum(0) * 100.0 / target.size(0)
+            for k in topk
+        ]
+
+
+def to_tensors(batch, mean, std):
+    """A packed mmpretrain batch as their loader yields it: normalised
+    float images (N, C, H, W) and integer labels (N, )."""
+    images = torch.stack(batch['inputs']).float()
+    images = (images - mean) / std
+    labels = torch.as_tensor([int(s.gt_label) for s in batch['data_samples']])
+    return images, labels
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    set_random_seed(args.seed)
+    os.makedirs(args.work_dir, exist_ok=True)
+    preprocessor = cfg.get('data_preprocessor', cfg.model.get(
+        'data_preprocessor', {}))
+    mean = torch.tensor(preprocessor['mean']).view(1, -1, 1, 1)
+    std = torch.tensor(preprocessor['std']).view(1, -1, 1, 1)
+    num_classes = cfg.model.head.num_classes
+
+    train_loader = Runner.build_dataloader(cfg.train_dataloader,
+                                           seed=args.seed)
+    val_loader = Runner.build_dataloader(cfg.val_dataloader, seed=args.seed)
+    ref = load_reference(args.reference_repo)
+    model, _, step = build_reference_step(ref, num_classes)
+    print(f'reference: {ref.repo} (networks.resnet32, cifarTrain.'
+          f'mix_outputs, SGD); config data: {args.config}; '
+          f'{len(train_loader.dataset)} training images, '
+          f'{len(val_loader.dataset)} test images, batch '
+          f'{train_loader.batch_size}, {train_loader.num_workers} workers, '
+          f'{torch.get_num_threads()} threads', flush=True)
+
+    train_time = val_time = 0.0
+    val_runs = 0
+    for epoch in range(args.epochs):
+        # train (cifarTrain.train)
+        start = time.perf_counter()
+        model.train()
+        end = time.time()
+        for i, batch in enumerate(train_loader):
+            data_time = time.time() - end
+            images, target = to_tensors(batch, mean, std)
+            loss, output = step(images, target)
+            acc1, acc5 = accuracy(
+                output, target, topk=(1, min(5, num_classes)))
+            loss_value = loss.item()
+            acc1, acc5 = acc1.item(), acc5.item()
+            batch_time = time.time() - end
+            end = time.time()
+            if i % args.print_freq == 0:
+                print(f'Epoch: [{epoch}][{i}/{len(train_loader)}]\tTime '
+                      f'{batch_time:6.3f}\tData {data_time:6.3f}\tLoss '
+                      f'{loss_value:.4e}\tAcc@1 {acc1:6.2f}\tAcc@5 '
+                      f'{acc5:6.2f}', flush=True)
+        torch.save({'epoch': epoch + 1, 'state_dict': model.state_dict()},
+                   osp.join(args.work_dir, 'checkpoint.pth'))
+        seconds = time.perf_counter() - start
+        train_time += seconds
+        line = f'epoch {epoch + 1}: training {seconds:.1f} s'
+
+        # validate (cifarTrain.validate)
+        if (epoch + 1) % args.val_interval == 0:
+            start = time.perf_counter()
+            model.eval()
+            correct = total = 0
+            with torch.no_grad(), cpu_cuda_calls():
+                for batch in val_loader:
+                    images, target = to_tensors(batch, mean, std)
+                    outputs = model(images, False)
+                    output = sum(outputs) / len(outputs)
+                    correct += (output.argmax(1) == target).sum().item()
+                    total += len(target)
+            seconds = time.perf_counter() - start
+            val_time += seconds
+            val_runs += 1
+            line += (f', validation {seconds:.1f} s ({total} images, '
+                     f'top-1 {100 * correct / total:.2f} %)')
+        print(line, flush=True)
+    print(f'time: training {train_time:.1f} s ({args.epochs} epochs, '
+          f'{train_time / args.epochs:.1f} s/epoch), validation '
+          f'{val_time:.1f} s ({val_runs} runs'
+          + (f', {val_time / val_runs:.1f} s each' if val_runs else '') + ')')
+
+
+if __name__ == '__main__':
+    main()
