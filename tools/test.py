@@ -19,6 +19,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from shike_mm.utils.checkpoint_check import check_checkpoint_path  # noqa: E402,E501
 from shike_mm.utils.runner_cli import build_runner, merge_common_args  # noqa: E402,E501
+from shike_mm.engine.runners import finish_distributed  # noqa: E402
 
 
 def parse_args():
@@ -123,6 +124,7 @@ def main():
     cfg = merge_args(cfg, args)
     runner = build_runner(cfg)
     metrics = runner.test()
+    finish_distributed()
     if args.out:
         print(f'predictions written to {args.out}')
     return metrics

@@ -24,6 +24,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from shike_mm.utils.checkpoint_check import check_checkpoint_path  # noqa: E402,E501
 from shike_mm.utils.runner_cli import build_runner, merge_common_args  # noqa: E402,E501
 from shike_mm.engine.stage_schedule import resolve_stage_schedule  # noqa: E402,E501
+from shike_mm.engine.runners import finish_distributed  # noqa: E402
 from shike_mm.utils.schedule_scaling import rescale_schedule  # noqa: E402
 
 
@@ -138,6 +139,7 @@ def main():
     cfg = merge_args(cfg, args)
     runner = build_runner(cfg)
     runner.train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -1,4 +1,5 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 from .device_aware_runner import DeviceAwareRunner
+from .distributed_setup import finish_distributed
 
-__all__ = ['DeviceAwareRunner']
+__all__ = ['DeviceAwareRunner', 'finish_distributed']

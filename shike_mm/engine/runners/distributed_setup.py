@@ -30,6 +30,22 @@ def destroy_process_group() -> None:
         torch_dist.destroy_process_group()
 
 
+def finish_distributed() -> None:
+    """End a distributed run: wait for every rank, then destroy the default
+    process group (no-op without one).
+
+    PyTorch asks for ``destroy_process_group`` near the end of ``main()``,
+    once per process, while communication is still possible; left to the
+    ``atexit`` fall-back or to interpreter shutdown, a rank whose peers
+    have already gone can abort in gloo's threads ("terminate called
+    without an active exception") after its work is saved, and the
+    launcher then reports the whole run as failed.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
+
+
 def needs_cpu_process_group(distributed: bool) -> bool:
     """Whether a distributed run must set up its own gloo group: it is
     distributed, no group exists yet and there is no CUDA device."""
@@ -68,10 +84,8 @@ def init_cpu_process_group(launcher: str, env_cfg: Dict) -> None:
         rank=int(os.environ['RANK']),
         world_size=int(os.environ['WORLD_SIZE']),
         **dist_cfg)
-    # Tear the group down before the interpreter does: left to interpreter
-    # shutdown, gloo's threads can abort the process ("terminate called
-    # without an active exception") after the run has finished and saved
-    # its checkpoint.
+    # The tools end runs with finish_distributed(); this tears the group
+    # down before the interpreter does when a script does not (or fails).
     atexit.register(destroy_process_group)
 
 
