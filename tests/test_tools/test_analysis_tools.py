@@ -439,6 +439,34 @@ def test_plot_curves_across_the_stage_boundary(tmp_path, capsys):
     assert list(ax_l.lines[3].get_xdata()) == [3]
 
 
+def test_plot_curves_by_metric_puts_runs_side_by_side(tmp_path, capsys):
+    """--by-metric: one panel per validation key, one line per run; runs
+    of one method (same name before the last space) share a colour and
+    differ in line style."""
+    logs = []
+    for name, top1 in (('A s0', [10, 30]), ('A s1', [12, 28]),
+                       ('B s0', [20, 25])):
+        path = tmp_path / f'{name.replace(" ", "_")}.json'
+        path.write_text('\n'.join(
+            json.dumps({'accuracy/top1': v, 'accuracy/few': v / 2,
+                        'step': e + 1}) for e, v in enumerate(top1)) + '\n')
+        logs.append(str(path))
+    tool = load_tool('plot_curves')
+    fig, _ = tool.main(logs + [
+        '--names', 'A s0', 'A s1', 'B s0', '--by-metric', '--val-keys',
+        'accuracy/top1', 'accuracy/few', 'accuracy/many', '--out',
+        str(tmp_path / 'm.png')])
+    capsys.readouterr()
+    top1, few = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in (top1, few)] == ['top1', 'few']
+    assert [ln.get_label() for ln in top1.lines] == ['A s0', 'A s1', 'B s0']
+    assert list(top1.lines[2].get_ydata()) == [20, 25]
+    assert list(few.lines[0].get_ydata()) == [5, 15]
+    a0, a1, b0 = top1.lines
+    assert a0.get_color() == a1.get_color() != b0.get_color()
+    assert a0.get_linestyle() != a1.get_linestyle()
+
+
 def test_per_class_command_on_checkpoints(tiny, tmp_path, python):
     cfg, ckpt = tiny['shike']
     base_cfg, base_ckpt = tiny['baseline']

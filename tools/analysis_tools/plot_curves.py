@@ -21,6 +21,9 @@ Examples::
     python tools/analysis_tools/plot_curves.py \\
         work_dirs/a/20260101_000000/vis_data/scalars.json work_dirs/b \\
         --names SHIKE baseline --out curves.png
+    python tools/analysis_tools/plot_curves.py work_dirs/shike-s0 \\
+        work_dirs/shike-s1 work_dirs/bsce-s0 --names "SHIKE s0" \\
+        "SHIKE s1" "BS s0" --by-metric --out crossing.png
 """
 import os.path as osp
 import sys
@@ -51,6 +54,11 @@ def parse_args(argv=None):
         'continues the curves of the run it resumed)')
     parser.add_argument('--out', required=True, help='PNG file to write')
     parser.add_argument('--names', nargs='+', help='one name per log')
+    parser.add_argument(
+        '--by-metric',
+        action='store_true',
+        help='one panel per validation key with one line per log (to '
+        'compare runs), instead of a loss panel and a validation panel')
     parser.add_argument(
         '--val-keys',
         nargs='+',
@@ -200,6 +208,50 @@ def plot(curves: Sequence[dict], names: Sequence[str]):
     return fig
 
 
+def plot_by_metric(curves: Sequence[dict], names: Sequence[str],
+                   val_keys: Sequence[str]):
+    """One panel per validation key, one line per log: where runs cross
+    is visible at a glance. Logs whose name shares the part before the
+    last space (``'SHIKE s0'``, ``'SHIKE s1'``) share a colour.
+
+    Returns:
+        matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    keys = [k for k in val_keys if any(k in c['val'] for c in curves)]
+    if not keys:
+        raise ValueError(f'no log has any of the validation keys {val_keys}')
+    cols = min(len(keys), 2)
+    rows = (len(keys) + cols - 1) // cols
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(5 * cols, 3.4 * rows), squeeze=False)
+    groups = list(dict.fromkeys(n.rsplit(' ', 1)[0] for n in names))
+    colours = plt.rcParams['axes.prop_cycle'].by_key()['color']
+    styles = ['-', '--', ':', '-.']
+    seen: Dict[str, int] = {}
+    for c, name in zip(curves, names):
+        group = name.rsplit(' ', 1)[0]
+        colour = colours[groups.index(group) % len(colours)]
+        ls = styles[seen.get(group, 0) % len(styles)]
+        seen[group] = seen.get(group, 0) + 1
+        for ax, key in zip(axes.flat, keys):
+            per = c['val'].get(key)
+            if per:
+                e = sorted(per)
+                ax.plot(e, [per[x] for x in e], color=colour, ls=ls,
+                        marker='.', ms=3, label=name)
+    for ax, key in zip(axes.flat, keys):
+        ax.set_title(key.split('/')[-1])
+        ax.set_xlabel('epoch')
+        ax.set_ylabel('validation accuracy (%)')
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(keys):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 def main(argv=None):
     args = parse_args(argv)
     runs = [find_scalars(p) for p in args.logs]
@@ -213,7 +265,8 @@ def main(argv=None):
         for files in runs
     ]
     print(tables(curves, names))
-    fig = plot(curves, names)
+    fig = (plot_by_metric(curves, names, args.val_keys)
+           if args.by_metric else plot(curves, names))
     save_figure(fig, args.out)
     print(f'figure written to {args.out}')
     return fig, curves
