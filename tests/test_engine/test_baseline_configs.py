@@ -246,8 +246,8 @@ class _RecordDRW(Hook):
         self.rows[-1].append(float(outputs['loss']))
 
 
-def test_ldam_drw_switches_at_its_epoch_also_after_resume(data_roots,
-                                                        tmp_path):
+def test_ldam_drw_switches_at_its_epoch_also_after_resume(
+        data_roots, tmp_path):
     """LDAM-DRW gets the epoch from EpochAwareHook: re-weighting starts at
     ``drw_epoch`` in an uninterrupted run, and a run resumed from the
     checkpoint before that epoch re-weights from the same epoch and gives

@@ -43,9 +43,10 @@ def test_config_inherits_mmpretrain_base_and_mixes_models(tmp_path):
     import shike_mm  # noqa: F401
     from mmpretrain.registry import MODELS
     config = tmp_path / 'mixed.py'
+    runtime = str(REPO_ROOT / 'configs/_base_/default_runtime.py')
     config.write_text(
         f"_base_ = ['mmpretrain::_base_/models/resnet18_cifar.py',\n"
-        f"          {str(REPO_ROOT / 'configs/_base_/default_runtime.py')!r}]\n"
+        f"          {runtime!r}]\n"
         "model = dict(head=dict(num_classes=7,\n"
         "             loss=dict(type='BalancedSoftmaxLoss', _delete_=True,\n"
         "                       class_counts=[5, 4, 3, 3, 2, 1, 1])))\n")

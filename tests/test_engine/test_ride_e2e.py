@@ -16,7 +16,8 @@ from tests.test_datasets.generators import (write_cifar,
 
 pytestmark = pytest.mark.slow
 
-RIDE_FM = REPO_ROOT / 'configs/ride/ride_r32-3e_fashion-mnist-lt-r100-1k_20e.py'
+RIDE_FM = (REPO_ROOT /
+           'configs/ride/ride_r32-3e_fashion-mnist-lt-r100-1k_20e.py')
 SHIKE_ROUTER = REPO_ROOT / 'configs/shike/shike_r32-router_cifar100-lt-r100.py'
 DEBIAN_ROOT = '/usr/share/datasets/fashion-mnist'
 

@@ -66,8 +66,8 @@ def test_balanced_softmax_unknown_reduction():
     assert loss(torch.zeros(2, 3), torch.tensor([0, 1])).ndim == 0
 
 
-def test_unknown_top_level_cfg_option_suggests_nearest(tmp_path, tiny_root,
-                                                      python):
+def test_unknown_top_level_cfg_option_suggests_nearest(
+        tmp_path, tiny_root, python):
     from tests.conftest import run_command
     from tests.test_reliability.conftest import (TINY_CONFIG,
                                                  tiny_data_options)

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.conftest import REPO_ROOT, check_command
+from tests.conftest import check_command
 from tests.test_datasets.generators import write_fashion_mnist_idx
 
 pytestmark = pytest.mark.slow

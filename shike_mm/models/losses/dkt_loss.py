@@ -87,8 +87,9 @@ def dkt_loss(expert_logits: torch.Tensor,
     ``teacher_target_value`` at the target, student m has its target logit
     replaced by ``student_target_value``: -30 in the reference, the lowest
     logit a scale-30 cosine classifier can produce, so the student's
-    distribution is (almost) all on the non-target classes. Paper variant (``exclude_target=True``): both are
-    softmaxes over the C - 1 non-target classes only.
+    distribution is (almost) all on the non-target classes. Paper variant
+    (``exclude_target=True``): both are softmaxes over the C - 1 non-target
+    classes only.
 
     Args:
         expert_logits (Tensor): Shape (M, B, C).
