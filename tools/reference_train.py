@@ -9,7 +9,19 @@ top-5 accuracy, ``loss.item()``, backward, SGD step (lr 0.05, momentum 0.9,
 weight decay 5e-4), a progress line every ``--print-freq`` iterations; after
 each epoch a full pass over the test set and a checkpoint
 (``torch.save`` of the state dict). Their CUDA-only autocast / GradScaler
-and their learning-rate schedule (a per-epoch value change) are left out.
+are left out (float32 throughout).
+
+By default the learning rate stays at 0.05 (enough for epoch times). With
+``--public-schedule`` the run follows ``cifarTrain.py`` to the end: the
+learning rate of their ``CosineAnnealingLRWarmup`` (stage 1: 0.05 rising to
+0.15 over 5 epochs, then a cosine to 0 at ``--cornerstone``; from the
+cornerstone a second SGD optimizer, 0.05 rising to 0.1, cosine over the
+last 20 epochs), and from ``--cornerstone`` their classifier retraining:
+every parameter but ``rt_classifiers`` frozen, the model called with
+``crt=True`` and ``mix_outputs(..., balance=True, label_dis=counts)``, the
+counts being the config's training set's. The last epoch's top-1 and its
+many / medium / few-shot accuracy (more than 100, 20 to 100, fewer than 20
+training images) are printed and written to ``<work-dir>/result.json``.
 
 The data are the config's: its training and validation loaders (dataset,
 long-tailed subset, augmentation, batch size, workers), so both loops read
@@ -23,14 +35,24 @@ Example (the quickstart data, as ``tools/train.py`` would train it)::
 
     python tools/reference_train.py \\
         configs/shike/shike_r32_fashion-mnist-lt-r100-1k_20e.py \\
-        --reference-repo SHIKE --epochs 2 --work-dir work_dirs/reference
+        --reference-repo ../SHIKE --epochs 2 --work-dir work_dirs/reference
+
+The public loop at the paper's budget (200 epochs, retraining from 180)::
+
+    python tools/reference_train.py \\
+        configs/shike/shike_r32_fashion-mnist-lt-r100-1k_200e.py \\
+        --reference-repo ../SHIKE --epochs 200 --public-schedule \\
+        --val-interval 5 --seed 0 --work-dir work_dirs/reference_200e_seed0
 """
 import argparse
+import json
+import math
 import os
 import os.path as osp
 import sys
 import time
 
+import numpy as np
 import torch
 from mmengine.config import Config, DictAction
 
@@ -61,6 +83,16 @@ def parse_args(argv=None):
         help='validate every N epochs (theirs: 1)')
     parser.add_argument(
         '--print-freq', type=int, default=100, help='theirs: 100')
+    parser.add_argument(
+        '--public-schedule',
+        action='store_true',
+        help='their learning-rate schedule and classifier retraining from '
+        '--cornerstone (default: a constant 0.05, stage 1 only)')
+    parser.add_argument(
+        '--cornerstone',
+        type=int,
+        default=180,
+        help='first epoch of their classifier retraining (theirs: 180)')
     parser.add_argument('--work-dir', default='work_dirs/reference_train')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
@@ -81,6 +113,33 @@ def accuracy(output, target, topk=(1, )):
             correct[:k].reshape(-1).float().sum(0) * 100.0 / target.size(0)
             for k in topk
         ]
+
+
+def public_lr(epoch, total_epochs, warmup_lr, base_lr=0.05, warmup_epochs=5):
+    """The learning rate of ``CosineAnnealingLRWarmup`` (``utils.py`` of
+    the public code) in the epoch it has been stepped to: a linear rise
+    from ``base_lr`` (reached at epoch 1) to ``warmup_lr``, then a cosine
+    from ``warmup_lr`` at ``warmup_epochs`` to 0 at ``total_epochs``.
+    Epoch 0 is one warm-up step below ``base_lr``, as theirs is."""
+    if epoch < warmup_epochs:
+        return ((warmup_lr - base_lr) / (warmup_epochs - 1) * (epoch - 1) +
+                base_lr)
+    return warmup_lr * (1 + math.cos(math.pi * (epoch - warmup_epochs) /
+                                     (total_epochs - warmup_epochs))) / 2
+
+
+def shot_accuracy(correct, total, counts):
+    """Top-1 per shot group from per-class correct / total counts."""
+    groups = dict(
+        many=[c for c, n in enumerate(counts) if n > 100],
+        medium=[c for c, n in enumerate(counts) if 20 <= n <= 100],
+        few=[c for c, n in enumerate(counts) if n < 20])
+    result = dict(top1=100 * sum(correct) / max(sum(total), 1))
+    for name, classes in groups.items():
+        if classes:
+            result[name] = 100 * sum(correct[c] for c in classes) / max(
+                sum(total[c] for c in classes), 1)
+    return result
 
 
 def to_tensors(batch, mean, std):
@@ -109,8 +168,14 @@ def main(argv=None):
     train_loader = Runner.build_dataloader(cfg.train_dataloader,
                                            seed=args.seed)
     val_loader = Runner.build_dataloader(cfg.val_dataloader, seed=args.seed)
+    counts = np.bincount(
+        train_loader.dataset.get_gt_labels(), minlength=num_classes).tolist()
     ref = load_reference(args.reference_repo)
-    model, _, step = build_reference_step(ref, num_classes)
+    model, optimizer, step = build_reference_step(
+        ref, num_classes, label_dis=counts)
+    # cifarTrain.py: a second SGD over all parameters for the retraining
+    optimizer_crt = torch.optim.SGD(
+        model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
     print(f'reference: {ref.repo} (networks.resnet32, cifarTrain.'
           f'mix_outputs, SGD); config data: {args.config}; '
           f'{len(train_loader.dataset)} training images, '
@@ -120,7 +185,20 @@ def main(argv=None):
 
     train_time = val_time = 0.0
     val_runs = 0
+    result = {}
     for epoch in range(args.epochs):
+        crt = args.public_schedule and epoch >= args.cornerstone
+        epoch_optimizer = optimizer_crt if crt else optimizer
+        if crt:  # cifarTrain.main: freeze all but the retrain classifiers
+            for name, param in model.named_parameters():
+                if not name.startswith('rt_classifiers'):
+                    param.requires_grad = False
+        if args.public_schedule:
+            lr = (public_lr(epoch - args.cornerstone,
+                            args.epochs - args.cornerstone, 0.1) if crt else
+                  public_lr(epoch, args.cornerstone, 0.15))
+            for group in epoch_optimizer.param_groups:
+                group['lr'] = lr
         # train (cifarTrain.train)
         start = time.perf_counter()
         model.train()
@@ -128,7 +206,8 @@ def main(argv=None):
         for i, batch in enumerate(train_loader):
             data_time = time.time() - end
             images, target = to_tensors(batch, mean, std)
-            loss, output = step(images, target)
+            loss, output = step(
+                images, target, crt=crt, optimizer=epoch_optimizer)
             acc1, acc5 = accuracy(
                 output, target, topk=(1, min(5, num_classes)))
             loss_value = loss.item()
@@ -150,20 +229,38 @@ def main(argv=None):
         if (epoch + 1) % args.val_interval == 0:
             start = time.perf_counter()
             model.eval()
-            correct = total = 0
+            correct = [0] * num_classes
+            total = [0] * num_classes
             with torch.no_grad(), cpu_cuda_calls():
                 for batch in val_loader:
                     images, target = to_tensors(batch, mean, std)
-                    outputs = model(images, False)
+                    outputs = model(images, crt)
                     output = sum(outputs) / len(outputs)
-                    correct += (output.argmax(1) == target).sum().item()
-                    total += len(target)
+                    hits = output.argmax(1) == target
+                    for label, hit in zip(target.tolist(), hits.tolist()):
+                        correct[label] += hit
+                        total[label] += 1
             seconds = time.perf_counter() - start
             val_time += seconds
             val_runs += 1
-            line += (f', validation {seconds:.1f} s ({total} images, '
-                     f'top-1 {100 * correct / total:.2f} %)')
+            result = dict(epoch=epoch + 1,
+                          **shot_accuracy(correct, total, counts))
+            line += (f', validation {seconds:.1f} s ({sum(total)} images, '
+                     f'top-1 {result["top1"]:.2f} %)')
+            if args.public_schedule:
+                line += f', lr {lr:.6g}'
+                line += ''.join(f', {k} {result[k]:.2f}'
+                                for k in ('many', 'medium', 'few')
+                                if k in result)
         print(line, flush=True)
+    if result:
+        with open(osp.join(args.work_dir, 'result.json'), 'w') as f:
+            json.dump(dict(result, seed=args.seed, config=args.config,
+                           public_schedule=args.public_schedule,
+                           class_counts=counts), f, indent=1)
+        print('last validation: ' + ', '.join(
+            f'{k} {v:.2f}' for k, v in result.items() if k != 'epoch') +
+              f' (epoch {result["epoch"]})')
     print(f'time: training {train_time:.1f} s ({args.epochs} epochs, '
           f'{train_time / args.epochs:.1f} s/epoch), validation '
           f'{val_time:.1f} s ({val_runs} runs'

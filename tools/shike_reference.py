@@ -117,33 +117,43 @@ def label_distribution(num_classes, img_max=500, imb_factor=0.01):
     ]
 
 
-def build_reference_step(ref, num_classes, lr=0.05, device='cpu'):
-    """The reference model, its SGD optimizer and one stage-1 step as
+def build_reference_step(ref, num_classes, lr=0.05, device='cpu',
+                         label_dis=None):
+    """The reference model, its SGD optimizer and one training step as
     ``cifarTrain.py``'s ``train`` does it in float32 (no autocast, which is
     CUDA-only there): zero_grad, forward, ``mix_outputs`` against one-hot
     labels, backward, step.
 
+    Args:
+        label_dis (list[int], optional): Training images per class, the
+            ``label_dis`` of their balanced (retraining) loss. Defaults to
+            their CIFAR-100-LT counts (:func:`label_distribution`), which
+            the stage-1 loss does not use.
+
     Returns:
-        tuple: (model, optimizer, step) where ``step(images, labels)`` takes
-        a float batch (N, 3, H, W) and integer labels (N,).
+        tuple: (model, optimizer, step) where ``step(images, labels,
+        crt=False, optimizer=optimizer)`` takes a float batch (N, 3, H, W)
+        and integer labels (N,); ``crt=True`` is their classifier
+        retraining step (``model(images, True)``, balanced loss).
     """
     model = ref.resnet32(
         num_classes=num_classes, use_norm=True, num_exps=3).to(device)
     optimizer = torch.optim.SGD(
         model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
-    label_dis = label_distribution(num_classes)
+    if label_dis is None:
+        label_dis = label_distribution(num_classes)
 
-    def step(images, labels):
+    def step(images, labels, crt=False, optimizer=optimizer):
         onehot = F.one_hot(labels, num_classes).float()
         optimizer.zero_grad()
         with cpu_cuda_calls(), warnings.catch_warnings():
             # F.softmax without dim, kl_div's 'mean': their code, as is
             warnings.simplefilter('ignore', UserWarning)
-            outputs = model(images, False)
+            outputs = model(images, crt)
             loss, output = ref.mix_outputs(
                 outputs=outputs,
                 labels=onehot,
-                balance=False,
+                balance=crt,
                 label_dis=label_dis)
         loss.backward()
         optimizer.step()

@@ -3,6 +3,8 @@
 the CIFAR config without its data falls back to synthetic images, the
 public SHIKE code is loaded from a checkout and timed alongside, stage 2
 freezes like the retraining hook."""
+import importlib.util
+import json
 import os
 import re
 
@@ -135,3 +137,53 @@ def test_reference_train_loop_on_the_quickstart_data(python, tmp_path):
                      r'\(64 images, top-1 [\d.]+ %\)', out)
     assert re.search(r'time: training [\d.]+ s \(1 epochs', out)
     assert (tmp_path / 'checkpoint.pth').is_file()
+
+
+def test_public_lr_follows_their_scheduler():
+    """``public_lr`` gives the per-epoch values of the public code's
+    CosineAnnealingLRWarmup for the 200-epoch CIFAR run (stage 1: warm-up
+    from 0.05 to 0.15, cosine to epoch 180; retraining: 0.05 to 0.1, cosine
+    over 20 epochs)."""
+    spec = importlib.util.spec_from_file_location(
+        'reference_train_under_test', 'tools/reference_train.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    stage1 = [module.public_lr(e, 180, 0.15) for e in range(180)]
+    assert stage1[:6] == pytest.approx([0.025, 0.05, 0.075, 0.1, 0.125, 0.15])
+    assert stage1[6] == pytest.approx(0.14999, abs=1e-5)
+    assert stage1[174] == pytest.approx(4.3465e-04, rel=1e-4)
+    assert stage1[179] == pytest.approx(1.2085e-05, rel=1e-3)
+    crt = [module.public_lr(e - 180, 20, 0.1) for e in range(180, 200)]
+    assert crt[:6] == pytest.approx(
+        [0.0375, 0.05, 0.0625, 0.075, 0.0875, 0.1])
+    assert crt[6] == pytest.approx(0.098907, rel=1e-5)
+    assert crt[18] == pytest.approx(4.3227e-03, rel=1e-4)
+    assert crt[19] == pytest.approx(1.0926e-03, rel=1e-4)
+
+
+@pytest.mark.skipif(
+    not REFERENCE_REPO, reason='set SHIKE_REFERENCE_REPO to a checkout of '
+    'github.com/jinyan-06/SHIKE (2b04b62)')
+def test_reference_train_public_schedule_retrains(python, tmp_path):
+    """--public-schedule: stage 1, then their classifier retraining from
+    --cornerstone with the retrain optimizer's warm-up learning rate; the
+    last validation's shot groups go to result.json."""
+    out = check_command([
+        python, 'tools/reference_train.py',
+        'configs/shike/shike_r32_fashion-mnist-lt-r100-1k_20e.py',
+        '--reference-repo', REFERENCE_REPO, '--epochs', '2',
+        '--cornerstone', '1', '--public-schedule', '--work-dir',
+        str(tmp_path), '--cfg-options', 'val_dataloader.dataset.indices=64',
+        'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.persistent_workers=False'
+    ]).stdout
+    assert re.search(r'epoch 1: .*, lr 0\.025,', out), out
+    assert re.search(r'epoch 2: .*, lr 0\.0375,', out), out
+    result = json.loads((tmp_path / 'result.json').read_text())
+    assert result['epoch'] == 2 and result['public_schedule']
+    assert sum(result['class_counts']) == 2478
+    assert result['class_counts'][0] == 1000
+    assert {'top1', 'many', 'medium', 'few'} <= set(result)
+    assert re.search(r'last validation: top1 [\d.]+, many [\d.]+, medium '
+                     r'[\d.]+, few [\d.]+ \(epoch 2\)', out), out
