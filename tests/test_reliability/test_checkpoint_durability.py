@@ -88,8 +88,8 @@ def test_copied_work_dir_resumes(tmp_path, tiny_root):
 
 
 def test_last_checkpoint_pointer_relative_absolute_and_missing(tmp_path):
-    from shike_mm.engine.checkpoint_io import (read_last_checkpoint,
-                                               write_last_checkpoint)
+    from shike_mm.engine.checkpoint.file_io import (read_last_checkpoint,
+                                                    write_last_checkpoint)
     assert read_last_checkpoint(str(tmp_path)) is None
     (tmp_path / 'epoch_3.pth').write_bytes(b'x')
     write_last_checkpoint(str(tmp_path), str(tmp_path / 'epoch_3.pth'))
@@ -109,7 +109,7 @@ def test_last_checkpoint_pointer_relative_absolute_and_missing(tmp_path):
 
 def test_commit_failure_leaves_final_name_untouched(tmp_path,
                                                     monkeypatch):
-    from shike_mm.engine.checkpoint_io import atomic_write_bytes
+    from shike_mm.engine.checkpoint.file_io import atomic_write_bytes
     target = tmp_path / 'epoch_1.pth'
     atomic_write_bytes(str(target), b'good')
 

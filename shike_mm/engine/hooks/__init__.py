@@ -1,5 +1,4 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
-from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .class_counts_hook import ClassCountsHook
 from .epoch_aware_hook import EpochAwareHook
 from .epoch_seed_hook import EpochSeedHook
@@ -10,7 +9,7 @@ from .routing_cost_hook import RoutingCostHook
 from .stage_switch_hook import StageSwitchHook
 
 __all__ = [
-    'AtomicCheckpointHook', 'ClassCountsHook', 'EpochAwareHook',
+    'ClassCountsHook', 'EpochAwareHook',
     'EpochSeedHook', 'FiniteLossHook', 'NumClassesCheckHook',
     'PhaseTimeHook', 'RoutingCostHook', 'StageSwitchHook'
 ]

@@ -7,12 +7,12 @@ from mmengine.runner import Runner
 from mmpretrain.registry import RUNNERS
 from torch import nn
 
-from shike_mm.engine.checkpoint_io import read_last_checkpoint
+from shike_mm.engine.checkpoint.file_io import read_last_checkpoint
 from shike_mm.engine.compile_step import compile_train_step
 from shike_mm.engine.stage_schedule import resolve_stage_schedule
 from shike_mm.engine.work_dir_lock import WorkDirLock
 from shike_mm.utils.compile_support import compile_fallback_warning
-from .checkpoint_safety import load_weights, read_checked_checkpoint
+from ..checkpoint.loading import load_weights, read_checked_checkpoint
 from .distributed_setup import (default_wrapper_cfg, init_cpu_process_group,
                                 needs_cpu_process_group)
 from .loss_reduction_check import check_loss_reductions
@@ -41,7 +41,7 @@ class DeviceAwareRunner(Runner):
     - :mod:`.resume_config_diff`: on resume, the checkpoint's config is
       compared with the current one;
     - :class:`~shike_mm.engine.work_dir_lock.WorkDirLock` and
-      :func:`~shike_mm.engine.checkpoint_io.read_last_checkpoint`: one run
+      :func:`~shike_mm.engine.checkpoint.file_io.read_last_checkpoint`: one run
       per work directory, and a ``last_checkpoint`` relative to it.
 
     Everything else is mmengine's :class:`Runner`; configs select it with
@@ -147,7 +147,7 @@ class DeviceAwareRunner(Runner):
     def load_or_resume(self) -> None:
         """mmengine's ``load_or_resume``, reading ``last_checkpoint``
         relative to the work directory
-        (:func:`~shike_mm.engine.checkpoint_io.read_last_checkpoint`) so
+        (:func:`~shike_mm.engine.checkpoint.file_io.read_last_checkpoint`) so
         that a moved or copied work directory resumes, and failing with
         the pointer's content when it names a missing file."""
         if self._has_loaded:

@@ -5,8 +5,8 @@ Compared with mmengine's ``Runner.load_checkpoint``:
 
 - the file is read with the weights-only unpickler, and a refusal says
   why without advising to turn the check off
-  (:func:`~shike_mm.utils.checkpoint_check.load_checkpoint_file`);
-- :func:`~shike_mm.utils.checkpoint_check.check_checkpoint_structure`
+  (:func:`~shike_mm.engine.checkpoint.check.load_checkpoint_file`);
+- :func:`~shike_mm.engine.checkpoint.check.check_checkpoint_structure`
   refuses anything but plain data (and well-formed HistoryBuffers in the
   message hub) before any hook or mmengine code copies or compares it; the
   legacy ``meta['config']`` (which mmengine's ``resume`` would execute as
@@ -25,12 +25,9 @@ import torch
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from torch import nn
 
-from shike_mm.engine.hooks.finite_loss_hook import (list_names,
-                                                    non_finite_tensors)
-from shike_mm.utils.checkpoint_check import (CheckpointError,
-                                             check_checkpoint_structure,
-                                             load_checkpoint_file,
-                                             state_dict_mismatches)
+from ..hooks.finite_loss_hook import list_names, non_finite_tensors
+from .check import (CheckpointError, check_checkpoint_structure,
+                    load_checkpoint_file, state_dict_mismatches)
 
 
 def read_checked_checkpoint(filename: str,
