@@ -131,11 +131,11 @@ def write_lock(work, pid, host=None):
 
 
 def test_second_run_in_same_work_dir_is_refused(tmp_path, tiny_root):
+    from tests.test_reliability.test_work_dir_lock import start_holder
     work = tmp_path / 'work'
-    other = subprocess.Popen([sys.executable, '-c',
-                              'import time; time.sleep(120)'])
+    work.mkdir()
+    other = start_holder(work)  # holds the lock, as a training run does
     try:
-        write_lock(work, other.pid)
         proc = train(TINY_CONFIG, work, tiny_root, 1)
     finally:
         other.kill()
@@ -165,7 +165,8 @@ def test_stale_lock_is_taken_over(tmp_path, tiny_root):
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert (f'train.lock: taking over a lock of pid {gone.pid} on '
             f'{socket.gethostname()}, which is not running') in proc.stdout
-    assert not (work / 'train.lock').exists()  # released at the end
+    # released at the end: the file stays (never deleted), empty
+    assert (work / 'train.lock').read_text() == ''
 
 
 def test_sigterm_between_checkpoints_exits_naming_last_good(tmp_path,
@@ -179,7 +180,7 @@ def test_sigterm_between_checkpoints_exits_naming_last_good(tmp_path,
             f'the last good checkpoint is {work}/epoch_1.pth (--resume '
             'continues from it)') in proc.stdout
     assert not (work / 'epoch_2.pth').exists()
-    assert not (work / 'train.lock').exists()
+    assert (work / 'train.lock').read_text() == ''  # released
     assert_finishes_on_resume(work, tiny_root, 3)
 
 

@@ -58,6 +58,7 @@ def test_strict_copy_failure_is_an_error(monkeypatch):
     refuses its tensor) is an error naming the file, not a warning."""
     from types import SimpleNamespace
 
+    from mmengine.config import Config
     from mmengine.logging import MMLogger
 
     import shike_mm.engine.checkpoint.loading as safety
@@ -74,8 +75,9 @@ def test_strict_copy_failure_is_an_error(monkeypatch):
     checkpoint = {'state_dict': model.state_dict()}
     monkeypatch.setattr(safety, 'load_checkpoint_file',
                         lambda *args: checkpoint)
+    # a test run: not resuming, no optimizer, so the weights must fit
     runner = SimpleNamespace(
-        model=model, _resuming=False, _checkpoint_must_fit=True,
+        model=model, cfg=Config(dict(resume=False)), optim_wrapper=None,
         call_hook=lambda *args, **kwargs: None,
         logger=MMLogger.get_instance('strict-copy'))
     with pytest.raises(CheckpointError, match='(?s)ckpt.pth: tensors could '
