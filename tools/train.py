@@ -23,7 +23,7 @@ from mmengine.logging import print_log
 # Make the repository importable when the package is not pip-installed.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from shike_mm.engine.checkpoint.check import check_checkpoint_path  # noqa: E402,E501
+from shike_mm.engine.checkpoint import check_checkpoint_path  # noqa: E402
 from shike_mm.engine.checkpoint.file_io import read_last_checkpoint  # noqa: E402,E501
 from shike_mm.engine.hooks.compile_hook import compile_as_hook  # noqa: E402
 from shike_mm.utils.runner_cli import build_runner, merge_common_args  # noqa: E402,E501
