@@ -9,7 +9,7 @@ loading. Configs load it with::
 
     custom_imports = dict(imports=['shike_mm'], allow_failed_imports=False)
 """
-from .utils import register_checkpoint_safe_globals
+from .engine.checkpoint import register_checkpoint_safe_globals
 from .version import __version__
 
 from . import datasets  # noqa: F401,E402

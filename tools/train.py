@@ -12,19 +12,24 @@ Examples::
     tools/dist_train.sh CONFIG 8                         # one process per GPU
 """
 import argparse
+import logging
 import os
 import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
 
 # Make the repository importable when the package is not pip-installed.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from shike_mm.utils.checkpoint_check import check_checkpoint_path  # noqa: E402,E501
+from shike_mm.engine.checkpoint import check_checkpoint_path  # noqa: E402
+from shike_mm.engine.checkpoint.file_io import read_last_checkpoint  # noqa: E402,E501
+from shike_mm.engine.hooks.compile_hook import compile_as_hook  # noqa: E402
 from shike_mm.utils.runner_cli import build_runner, merge_common_args  # noqa: E402,E501
 from shike_mm.engine.stage_schedule import resolve_stage_schedule  # noqa: E402,E501
 from shike_mm.engine.runners import finish_distributed  # noqa: E402
+from shike_mm.engine.work_dir_lock import work_dir_lock  # noqa: E402
 from shike_mm.utils.schedule_scaling import rescale_schedule  # noqa: E402
 
 
@@ -130,15 +135,44 @@ def merge_args(cfg: Config, args) -> Config:
     cfg = resolve_stage_schedule(cfg)
     if args.epochs is not None:
         cfg = rescale_schedule(cfg, args.epochs)
+    # the runner compiles through a hook that can fall back to eager mode
+    return compile_as_hook(cfg)
+
+
+def resolve_auto_resume(cfg: Config) -> Config:
+    """``--resume`` without a path: resume from the checkpoint that the
+    work directory's ``last_checkpoint`` names, read relative to the work
+    directory (a moved or copied work directory resumes), or start from the
+    beginning when there is none. Call it holding the work directory's
+    lock."""
+    if not cfg.get('resume', False) or cfg.get('load_from') is not None:
+        return cfg
+    resume_from = read_last_checkpoint(cfg.work_dir)
+    if resume_from is None:
+        print_log(f'No last_checkpoint in {cfg.work_dir}: training starts '
+                  'from the beginning.', logger='current')
+        cfg.resume = False
+    else:
+        print_log(f'Auto resumed from the latest checkpoint {resume_from}.',
+                  logger='current')
+        cfg.load_from = resume_from
     return cfg
+
+
+def warn(message: str) -> None:
+    print_log(message, logger='current', level=logging.WARNING)
 
 
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
-    runner = build_runner(cfg)
-    runner.train()
+    # the lock comes first: building the runner writes the config copy and
+    # the log directory into the work directory
+    with work_dir_lock(cfg.work_dir, cfg.launcher, warn=warn):
+        cfg = resolve_auto_resume(cfg)
+        runner = build_runner(cfg)
+        runner.train()
     finish_distributed()
 
 

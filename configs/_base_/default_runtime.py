@@ -1,6 +1,7 @@
 # The runtime every shike-mm config inherits: mmpretrain's, plus
 # - the plugin itself (registers models, datasets, hooks, metrics ...),
-# - DeviceAwareRunner (gloo on machines without a GPU, nccl otherwise),
+# - DeviceAwareRunner (gloo on machines without a GPU, nccl otherwise;
+#   checked checkpoint loading),
 # - ClassCountsHook, which hands the training set's class counts to the
 #   losses and metrics that need them,
 # - EpochAwareHook, which tells the losses that change with the epoch
@@ -12,6 +13,8 @@
 #   it reaches the weights and never saves non-finite weights,
 # - NumClassesCheckHook, which checks num_classes against the data's classes
 #   before the first step,
+# - LossReductionCheckHook, which refuses an mmpretrain loss with an unknown
+#   `reduction` before the first step,
 # - a checkpoint every epoch keeping the last one and the best top-1,
 #   written atomically (AtomicCheckpointHook: an older checkpoint is
 #   removed only once the new one is on disk and last_checkpoint names
@@ -33,6 +36,7 @@ default_hooks = dict(
     sync_buffers=dict(type='SyncBuffersHook'),
     finite_loss=dict(type='FiniteLossHook'),
     num_classes_check=dict(type='NumClassesCheckHook'),
+    loss_reduction_check=dict(type='LossReductionCheckHook'),
     # seconds spent training vs validating, after each validation and at
     # the end (train_cfg.val_interval sets how often to validate)
     phase_time=dict(type='PhaseTimeHook'),

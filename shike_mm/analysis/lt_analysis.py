@@ -142,8 +142,9 @@ def build_model(cfg: Config, checkpoint: str, device: str = 'cpu'):
         nn.Module: The model, in eval mode on ``device``.
     """
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
     from mmpretrain.registry import MODELS
+
+    from shike_mm.engine.checkpoint import load_checkpoint_into
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
@@ -153,8 +154,7 @@ def build_model(cfg: Config, checkpoint: str, device: str = 'cpu'):
     if cfg.get('data_preprocessor') is not None:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
     model = MODELS.build(model_cfg)
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
-                    logger='silent')
+    load_checkpoint_into(model, checkpoint)  # checked; weights must fit
     return model.to(device).eval()
 
 

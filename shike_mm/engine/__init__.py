@@ -1,4 +1,5 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
+from .checkpoint import *  # noqa: F401,F403
 from .hooks import *  # noqa: F401,F403
 from .runners import *  # noqa: F401,F403
 from .schedulers import *  # noqa: F401,F403

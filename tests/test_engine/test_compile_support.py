@@ -1,10 +1,12 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """``compile`` in a config: whether this machine can honour it
-(:func:`compile_unavailable`), and DeviceAwareRunner training uncompiled,
-with a warning, when it cannot. Which configs compile by default."""
+(:func:`compile_unavailable`), and the runner (through :class:`CompileHook`)
+training uncompiled, with a warning, when it cannot. Which configs compile
+by default."""
 import copy
 import logging
 import shutil
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -14,7 +16,7 @@ from mmengine.config import Config
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 
-from shike_mm.engine.runners import DeviceAwareRunner
+from shike_mm.engine.hooks.compile_hook import CompileHook, compile_as_hook
 from shike_mm.utils.compile_support import compile_unavailable
 from tests.conftest import REPO_ROOT
 
@@ -77,19 +79,31 @@ class Model(nn.Module):
 
 
 def runner_with(compile_cfg):
-    """A DeviceAwareRunner reduced to what ``_maybe_compile`` uses."""
-    runner = object.__new__(DeviceAwareRunner)
-    runner.cfg = Config(dict(compile=compile_cfg))
-    runner.model = Model()
-    runner.logger = logging.getLogger('compile-support-test')
+    """A runner reduced to what :class:`CompileHook` uses, with the hook
+    that ``tools/train.py`` makes of ``compile_cfg``."""
+    cfg = compile_as_hook(Config(dict(compile=compile_cfg)))
+    assert 'compile' not in cfg  # mmengine's runner must not compile too
+    hooks = cfg.get('custom_hooks', [])
+    assert len(hooks) == (1 if compile_cfg else 0)
+    runner = SimpleNamespace(
+        model=Model(), logger=logging.getLogger('compile-support-test'),
+        hooks=[CompileHook(**{k: v
+                              for k, v in hook.items() if k != 'type'})
+               for hook in hooks])
     return runner
+
+
+def compile_step(runner):
+    """What the runner does before the first iteration."""
+    for hook in runner.hooks:
+        hook.before_train(runner)
 
 
 def test_runner_trains_uncompiled_with_a_warning(no_cxx, caplog):
     runner = runner_with(dict(dynamic=False))
     step = runner.model.train_step
     with caplog.at_level(logging.WARNING, logger='compile-support-test'):
-        runner._maybe_compile('train_step')
+        compile_step(runner)
     assert runner.model.train_step == step  # left as it was
     assert "compile={'dynamic': False} is not used" in caplog.text
     assert 'C++ compiler' in caplog.text and 'compile=False' in caplog.text
@@ -98,14 +112,14 @@ def test_runner_trains_uncompiled_with_a_warning(no_cxx, caplog):
 def test_runner_compiles_when_it_can():
     runner = runner_with(dict(backend='eager'))
     step = runner.model.train_step
-    runner._maybe_compile('train_step')
+    compile_step(runner)
     assert runner.model.train_step != step
     x = torch.randn(3, 2)
     torch.testing.assert_close(runner.model.train_step(x), step(x))
     # compile=False (or absent) leaves the model alone
     runner = runner_with(False)
     step = runner.model.train_step
-    runner._maybe_compile('train_step')
+    compile_step(runner)
     assert runner.model.train_step == step
 
 
@@ -158,12 +172,12 @@ def test_compiled_train_step_does_not_recompile():
     torch._dynamo.reset()
     counters.clear()
     torch.manual_seed(0)
-    runner = object.__new__(DeviceAwareRunner)
+    runner = SimpleNamespace(
+        model=TinyClassifier(),
+        logger=logging.getLogger('compile-support-test'))
     # aot_eager traces and partitions forward and backward like Inductor
     # (same guards, same recompiles) without generating C++
-    runner.cfg = Config(dict(compile=dict(dynamic=False, backend='aot_eager')))
-    runner.model = TinyClassifier()
-    runner.logger = logging.getLogger('compile-support-test')
+    hook = CompileHook(dict(dynamic=False, backend='aot_eager'))
     wrapper = OptimWrapper(
         torch.optim.SGD(runner.model.parameters(), lr=0.1, momentum=0.9))
     assert wrapper._accumulative_counts == 1
@@ -172,7 +186,7 @@ def test_compiled_train_step_does_not_recompile():
     ref_wrapper = OptimWrapper(
         torch.optim.SGD(reference.parameters(), lr=0.1, momentum=0.9))
     ref_wrapper.initialize_count_status(reference, 0, 100)
-    runner._maybe_compile('train_step')
+    hook.before_train(runner)
 
     graphs = []
     for step in range(6):

@@ -88,8 +88,8 @@ def test_copied_work_dir_resumes(tmp_path, tiny_root):
 
 
 def test_last_checkpoint_pointer_relative_absolute_and_missing(tmp_path):
-    from shike_mm.engine.checkpoint_io import (read_last_checkpoint,
-                                               write_last_checkpoint)
+    from shike_mm.engine.checkpoint.file_io import (read_last_checkpoint,
+                                                    write_last_checkpoint)
     assert read_last_checkpoint(str(tmp_path)) is None
     (tmp_path / 'epoch_3.pth').write_bytes(b'x')
     write_last_checkpoint(str(tmp_path), str(tmp_path / 'epoch_3.pth'))
@@ -109,7 +109,7 @@ def test_last_checkpoint_pointer_relative_absolute_and_missing(tmp_path):
 
 def test_commit_failure_leaves_final_name_untouched(tmp_path,
                                                     monkeypatch):
-    from shike_mm.engine.checkpoint_io import atomic_write_bytes
+    from shike_mm.engine.checkpoint.file_io import atomic_write_bytes
     target = tmp_path / 'epoch_1.pth'
     atomic_write_bytes(str(target), b'good')
 
@@ -131,11 +131,11 @@ def write_lock(work, pid, host=None):
 
 
 def test_second_run_in_same_work_dir_is_refused(tmp_path, tiny_root):
+    from tests.test_reliability.test_work_dir_lock import start_holder
     work = tmp_path / 'work'
-    other = subprocess.Popen([sys.executable, '-c',
-                              'import time; time.sleep(120)'])
+    work.mkdir()
+    other = start_holder(work)  # holds the lock, as a training run does
     try:
-        write_lock(work, other.pid)
         proc = train(TINY_CONFIG, work, tiny_root, 1)
     finally:
         other.kill()
@@ -165,7 +165,8 @@ def test_stale_lock_is_taken_over(tmp_path, tiny_root):
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert (f'train.lock: taking over a lock of pid {gone.pid} on '
             f'{socket.gethostname()}, which is not running') in proc.stdout
-    assert not (work / 'train.lock').exists()  # released at the end
+    # released at the end: the file stays (never deleted), empty
+    assert (work / 'train.lock').read_text() == ''
 
 
 def test_sigterm_between_checkpoints_exits_naming_last_good(tmp_path,
@@ -179,7 +180,7 @@ def test_sigterm_between_checkpoints_exits_naming_last_good(tmp_path,
             f'the last good checkpoint is {work}/epoch_1.pth (--resume '
             'continues from it)') in proc.stdout
     assert not (work / 'epoch_2.pth').exists()
-    assert not (work / 'train.lock').exists()
+    assert (work / 'train.lock').read_text() == ''  # released
     assert_finishes_on_resume(work, tiny_root, 3)
 
 

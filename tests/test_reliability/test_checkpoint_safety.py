@@ -104,8 +104,8 @@ def test_numpy1_module_paths_load():
 
 
 def test_structure_check_refuses_buffer_outside_log_scalars(tiny_run):
-    from shike_mm.utils.checkpoint_check import (CheckpointError,
-                                                 check_checkpoint_structure)
+    from shike_mm.engine.checkpoint.check import (CheckpointError,
+                                                  check_checkpoint_structure)
     checkpoint = load(tiny_run / 'epoch_1.pth')
     check_checkpoint_structure(checkpoint, 'real.pth')  # passes
     from mmengine.logging import HistoryBuffer
@@ -182,8 +182,8 @@ def test_legacy_meta_config_is_not_executed(tmp_path, tiny_root, tiny_run,
     (lambda n: crafted.PickledEmptyScalar(n), 'a numpy scalar of dtype'),
 ])
 def test_allocation_is_bounded_by_the_file_size(tmp_path, make, what):
-    from shike_mm.utils.checkpoint_check import (CheckpointError,
-                                                 load_checkpoint_file)
+    from shike_mm.engine.checkpoint.check import (CheckpointError,
+                                                  load_checkpoint_file)
     path = crafted.save({'meta': {'buffer': make(256 * 2**20)}},
                         tmp_path / 'alloc.pth')
     size = path.stat().st_size
@@ -210,8 +210,8 @@ def test_numpy_array_built_with_newobj_is_refused():
 
 
 def test_no_loaded_object_carries_instance_attributes(tmp_path):
-    from shike_mm.utils.checkpoint_check import (CheckpointError,
-                                                 check_checkpoint_structure)
+    from shike_mm.engine.checkpoint.check import (CheckpointError,
+                                                  check_checkpoint_structure)
     tensor = torch.ones(2)
     tensor.__deepcopy__ = np.dtype  # shadows Tensor.__deepcopy__
     param = torch.nn.Parameter(torch.ones(2))

@@ -58,11 +58,12 @@ def test_strict_copy_failure_is_an_error(monkeypatch):
     refuses its tensor) is an error naming the file, not a warning."""
     from types import SimpleNamespace
 
+    from mmengine.config import Config
     from mmengine.logging import MMLogger
 
-    import shike_mm.engine.runners.checkpoint_safety as safety
+    import shike_mm.engine.checkpoint.loading as safety
     from shike_mm.engine.runners import DeviceAwareRunner
-    from shike_mm.utils.checkpoint_check import CheckpointError
+    from shike_mm.engine.checkpoint.check import CheckpointError
 
     class Refusing(torch.nn.Linear):
 
@@ -74,8 +75,9 @@ def test_strict_copy_failure_is_an_error(monkeypatch):
     checkpoint = {'state_dict': model.state_dict()}
     monkeypatch.setattr(safety, 'load_checkpoint_file',
                         lambda *args: checkpoint)
+    # a test run: not resuming, no optimizer, so the weights must fit
     runner = SimpleNamespace(
-        model=model, _resuming=False, _checkpoint_must_fit=True,
+        model=model, cfg=Config(dict(resume=False)), optim_wrapper=None,
         call_hook=lambda *args, **kwargs: None,
         logger=MMLogger.get_instance('strict-copy'))
     with pytest.raises(CheckpointError, match='(?s)ckpt.pth: tensors could '
@@ -93,8 +95,8 @@ def test_strict_copy_failure_is_an_error(monkeypatch):
 ])
 def test_unreadable_checkpoint_files_are_named(tmp_path, tiny_run, kind,
                                                message):
-    from shike_mm.utils.checkpoint_check import (CheckpointError,
-                                                 load_checkpoint_file)
+    from shike_mm.engine.checkpoint.check import (CheckpointError,
+                                                  load_checkpoint_file)
     path = tmp_path / 'ckpt.pth'
     if kind == 'empty':
         path.write_bytes(b'')
@@ -153,8 +155,8 @@ def test_multistep_milestones_counter_is_plain_data():
 
     from mmengine.optim.scheduler import MultiStepLR
 
-    from shike_mm.utils.checkpoint_check import (CheckpointError,
-                                                 check_checkpoint_structure)
+    from shike_mm.engine.checkpoint.check import (CheckpointError,
+                                                  check_checkpoint_structure)
     optimizer = torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.1)
     state = MultiStepLR(optimizer, milestones=[160, 180]).state_dict()
     assert type(state['milestones']) is Counter

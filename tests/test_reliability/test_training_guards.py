@@ -130,7 +130,7 @@ def test_test_tool_refuses_checkpoint_of_another_shape(tmp_path, tiny_root,
 
 
 def test_state_dict_mismatches_lists_missing_and_unexpected():
-    from shike_mm.utils.checkpoint_check import state_dict_mismatches
+    from shike_mm.engine.checkpoint.check import state_dict_mismatches
     model = torch.nn.Sequential(torch.nn.Linear(2, 3))
     mismatched, missing, unexpected = state_dict_mismatches(
         model, {'module.0.weight': torch.zeros(3, 2), 'extra': torch.ones(1)},

@@ -1,16 +1,17 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
-from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .class_counts_hook import ClassCountsHook
+from .compile_hook import CompileHook
 from .epoch_aware_hook import EpochAwareHook
 from .epoch_seed_hook import EpochSeedHook
 from .finite_loss_hook import FiniteLossHook
+from .loss_reduction_check_hook import LossReductionCheckHook
 from .num_classes_check_hook import NumClassesCheckHook
 from .phase_time_hook import PhaseTimeHook
 from .routing_cost_hook import RoutingCostHook
 from .stage_switch_hook import StageSwitchHook
 
 __all__ = [
-    'AtomicCheckpointHook', 'ClassCountsHook', 'EpochAwareHook',
-    'EpochSeedHook', 'FiniteLossHook', 'NumClassesCheckHook',
+    'ClassCountsHook', 'CompileHook', 'EpochAwareHook', 'EpochSeedHook',
+    'FiniteLossHook', 'LossReductionCheckHook', 'NumClassesCheckHook',
     'PhaseTimeHook', 'RoutingCostHook', 'StageSwitchHook'
 ]

@@ -11,9 +11,9 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 from mmpretrain.registry import HOOKS
 
-from ..checkpoint_io import (TEMP_SUFFIX, commit_file, is_local,
-                             read_last_checkpoint, remove_quietly,
-                             temp_name, write_last_checkpoint)
+from .file_io import (TEMP_SUFFIX, commit_file, is_local,
+                      read_last_checkpoint, remove_quietly,
+                      temp_name, write_last_checkpoint)
 
 
 @HOOKS.register_module()
@@ -29,7 +29,7 @@ class AtomicCheckpointHook(CheckpointHook):
 
     - writes every checkpoint to a temporary name in the same directory
       (``.epoch_3.pth.part``), flushes it to disk and renames it
-      (:func:`~shike_mm.engine.checkpoint_io.commit_file`): a file under a
+      (:func:`~shike_mm.engine.checkpoint.file_io.commit_file`): a file under a
       checkpoint name is always complete;
     - then replaces ``last_checkpoint`` atomically, with a path relative to
       the work directory (a moved or copied work directory resumes);

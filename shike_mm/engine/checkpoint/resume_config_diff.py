@@ -6,7 +6,7 @@ from typing import List
 
 from mmengine.config import Config
 
-from shike_mm.utils.checkpoint_check import CheckpointError, config_from_text
+from .check import CheckpointError, config_from_text
 
 #: Config sections compared on resume (data, model, schedule), and the
 #: loader settings within them that may change freely.

@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Tuple
 import numpy as np
 import torch
 
-from .checkpoint_safe_globals import HISTORY_BUFFER_STATE, allocation_budget
+from .safe_globals import HISTORY_BUFFER_STATE, allocation_budget
 
 
 class CheckpointError(RuntimeError):

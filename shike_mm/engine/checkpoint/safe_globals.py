@@ -158,7 +158,7 @@ def checked_history_buffer_setstate(self, state) -> None:
 
 #: What numpy constructors may allocate while unpickling when the size of
 #: the file is not known (a plain ``torch.load`` in user code);
-#: :func:`shike_mm.utils.checkpoint_check.load_checkpoint_file` allows the
+#: :func:`shike_mm.engine.checkpoint.check.load_checkpoint_file` allows the
 #: size of the file instead.
 DEFAULT_ALLOCATION_LIMIT = 64 * 2**20
 _budget = threading.local()

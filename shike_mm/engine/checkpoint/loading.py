@@ -1,12 +1,15 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
-"""Reading a checkpoint defensively and copying it into a model.
+"""Loading a checkpoint this process did not write.
 
-Compared with mmengine's ``Runner.load_checkpoint``:
+:func:`load_checkpoint_into` is the one entry point: the runner's
+``load_checkpoint`` (``load_from``, ``--resume``, ``tools/test.py``) goes
+through :func:`runner_load_checkpoint`, which calls it; analysis tools call
+it directly. Compared with mmengine's ``Runner.load_checkpoint``:
 
 - the file is read with the weights-only unpickler, and a refusal says
   why without advising to turn the check off
-  (:func:`~shike_mm.utils.checkpoint_check.load_checkpoint_file`);
-- :func:`~shike_mm.utils.checkpoint_check.check_checkpoint_structure`
+  (:func:`~shike_mm.engine.checkpoint.check.load_checkpoint_file`);
+- :func:`~shike_mm.engine.checkpoint.check.check_checkpoint_structure`
   refuses anything but plain data (and well-formed HistoryBuffers in the
   message hub) before any hook or mmengine code copies or compares it; the
   legacy ``meta['config']`` (which mmengine's ``resume`` would execute as
@@ -17,20 +20,108 @@ Compared with mmengine's ``Runner.load_checkpoint``:
   error naming them (mmengine only warns, and evaluates a half-loaded
   model) (:func:`load_weights`). Loading weights with ``load_from`` for
   training keeps mmengine's warnings, so a backbone can be fine-tuned with
-  a new head.
+  a new head;
+- on resume, the checkpoint's config is compared with the current one
+  (:func:`~shike_mm.engine.checkpoint.resume_config_diff.check_resumed_config`).
 """
-from typing import Any, List
+from typing import Any, Callable, List, Optional
 
 import torch
+from mmengine.model import is_model_wrapper
+from mmengine.optim import BaseOptimWrapper
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from torch import nn
 
-from shike_mm.engine.hooks.finite_loss_hook import (list_names,
-                                                    non_finite_tensors)
-from shike_mm.utils.checkpoint_check import (CheckpointError,
-                                             check_checkpoint_structure,
-                                             load_checkpoint_file,
-                                             state_dict_mismatches)
+from ..hooks.finite_loss_hook import list_names, non_finite_tensors
+from .check import (CheckpointError, check_checkpoint_structure,
+                    load_checkpoint_file, state_dict_mismatches)
+from .resume_config_diff import check_resumed_config
+
+#: mmengine's default ``revise_keys``: strip a DDP wrapper's prefix.
+DEFAULT_REVISE_KEYS = [(r'^module.', '')]
+
+
+def load_checkpoint_into(model: nn.Module,
+                         filename: str,
+                         must_fit: bool = True,
+                         map_location: Any = 'cpu',
+                         strict: bool = False,
+                         revise_keys: Optional[list] = None,
+                         before_copy: Optional[Callable[[dict],
+                                                        None]] = None) -> dict:
+    """Read a checkpoint defensively and copy its weights into ``model``.
+
+    Args:
+        model (nn.Module): The model, wrapped or not.
+        filename (str): Path or URL of the checkpoint.
+        must_fit (bool): Refuse weights that do not fit ``model`` exactly
+            or hold nan/inf (:func:`check_weights_fit`); False keeps
+            mmengine's warnings (fine-tuning with ``load_from``).
+            Defaults to True.
+        map_location (str or callable): As for ``torch.load``.
+        strict (bool): Passed to mmengine when ``must_fit`` is False.
+        revise_keys (list, optional): ``(pattern, replacement)`` pairs
+            applied to the checkpoint's keys. Defaults to stripping
+            ``module.``.
+        before_copy (callable, optional): Called with the checked
+            checkpoint before its weights are copied (the runner's
+            ``after_load_checkpoint`` hooks).
+
+    Returns:
+        dict: The checkpoint, without ``meta['config']``.
+
+    Raises:
+        CheckpointError: when the file is refused or does not fit.
+    """
+    checkpoint = read_checked_checkpoint(filename, map_location)
+    if before_copy is not None:
+        before_copy(checkpoint)
+    if is_model_wrapper(model):
+        model = model.module
+    return load_weights(model, checkpoint, filename, strict,
+                        DEFAULT_REVISE_KEYS if revise_keys is None else
+                        revise_keys, must_fit)
+
+
+def runner_load_checkpoint(runner,
+                           filename: str,
+                           map_location: Any = 'cpu',
+                           strict: bool = False,
+                           revise_keys: Optional[list] = None) -> dict:
+    """What ``Runner.load_checkpoint`` does, through
+    :func:`load_checkpoint_into`.
+
+    The weights must fit unless this is a training run starting from
+    ``load_from`` (one whose optimizer is built and which does not
+    resume); on resume the checkpoint's config is compared with the
+    runner's first. The ``after_load_checkpoint`` hooks see the checked
+    checkpoint before its weights are copied, as in mmengine.
+
+    Args:
+        runner (Runner): The runner; read through its public attributes.
+        filename (str): Path or URL of the checkpoint.
+        map_location (str or callable): As for ``torch.load``.
+        strict (bool): Passed to mmengine when the weights need not fit.
+        revise_keys (list, optional): As for :func:`load_checkpoint_into`.
+
+    Returns:
+        dict: The checkpoint.
+    """
+    resuming = bool(runner.cfg.get('resume', False))
+    training = isinstance(runner.optim_wrapper, BaseOptimWrapper)
+
+    def before_copy(checkpoint: dict) -> None:
+        if resuming:
+            check_resumed_config(checkpoint, filename, runner.cfg,
+                                 runner.logger)
+        runner.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+
+    checkpoint = load_checkpoint_into(
+        runner.model, filename, must_fit=resuming or not training,
+        map_location=map_location, strict=strict, revise_keys=revise_keys,
+        before_copy=before_copy)
+    runner.logger.info(f'Load checkpoint from {filename}')
+    return checkpoint
 
 
 def read_checked_checkpoint(filename: str,
