@@ -162,3 +162,17 @@ def test_zoo_row_cites_the_recipe_source(config):
             if line.startswith('|') and f'({Path(config).name})' in line]
     assert len(rows) == 1, (config, rows)
     assert RECIPES[config]['source'] in rows[0]
+
+
+ALL_CONFIGS = sorted(
+    str(p.relative_to(REPO_ROOT))
+    for folder in ('configs/shike', 'configs/ride', 'configs/baselines')
+    for p in (REPO_ROOT / folder).rglob('*.py'))
+
+
+@pytest.mark.parametrize('config', ALL_CONFIGS)
+def test_val_and_test_sets_are_built_in_test_mode(config):
+    cfg = Config.fromfile(str(REPO_ROOT / config))
+    assert not innermost(cfg.train_dataloader.dataset).get('test_mode')
+    for key in ('val_dataloader', 'test_dataloader'):
+        assert innermost(cfg[key].dataset).test_mode is True, key

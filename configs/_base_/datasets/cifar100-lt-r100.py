@@ -55,6 +55,9 @@ val_dataloader = dict(
         type=dataset_type,
         data_root='data/cifar100',
         split='test',
+        # a sample the pipeline cannot load is an error, never replaced by
+        # another one (mmengine's BaseDataset)
+        test_mode=True,
         pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
