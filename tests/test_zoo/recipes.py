@@ -109,6 +109,7 @@ BALMS_CIFAR = dict(
     optimizer=dict(lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=False),
     lr=balms_cifar100_lt_r100_lr)
 
+
 def cosine_200e_lr(epoch):
     """The balanced softmax optimizer at the 200-epoch, batch-128 budget
     of the other baselines: warm-up over 5 epochs, cosine to epoch 200."""

@@ -14,7 +14,7 @@ from mmengine.optim import build_optim_wrapper
 from torchvision import transforms as T
 
 from tests.conftest import REPO_ROOT
-from tests.test_zoo.recipes import AUTO_AUGMENT, CUTOUT_16, RECIPES
+from tests.test_zoo.recipes import AUTO_AUGMENT, RECIPES
 
 ZOO_FOLDERS = ('configs/ride', 'configs/baselines')
 
