@@ -5,7 +5,9 @@ Importing the package registers every component into mmpretrain's registries
 (``MODELS``, ``DATASETS``, ``DATA_SAMPLERS``, ``TRANSFORMS``, ``HOOKS``,
 ``METRICS``, ``PARAM_SCHEDULERS``, ``RUNNERS``, ``MODEL_WRAPPERS``) and
 allow-lists the globals that mmengine checkpoints need for ``weights_only``
-loading. Configs load it with::
+loading, and registers the model index (``model-index.yml``) with
+mmpretrain's model hub, so that ``mmpretrain.get_model`` and
+``mmpretrain.inference_model`` know the configs by name. Configs load it with::
 
     custom_imports = dict(imports=['shike_mm'], allow_failed_imports=False)
 """
@@ -17,6 +19,9 @@ from . import engine  # noqa: F401,E402
 from . import evaluation  # noqa: F401,E402
 from . import models  # noqa: F401,E402
 
+from .apis import register_model_index  # noqa: E402
+
 register_checkpoint_safe_globals()
+register_model_index()
 
 __all__ = ['__version__', 'register_checkpoint_safe_globals']

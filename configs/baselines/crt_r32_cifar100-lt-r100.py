@@ -1,9 +1,11 @@
 # Classifier re-training (cRT, Kang et al., ICLR 2020) on CIFAR-100-LT (IF
 # 100): 200 epochs of the CE baseline, then 10 epochs in which only the
-# re-initialised linear classifier trains, on class-balanced batches.
+# re-initialised linear classifier trains, on class-balanced batches. The
+# cRT paper reports no CIFAR run: stage 1 is the CE config's recipe (the
+# LDAM-DRW reference code's crop + flip, batch 128).
 _base_ = [
     '../_base_/models/resnet32_cifar.py',
-    '../_base_/datasets/cifar100-lt-r100.py',
+    '../_base_/datasets/cifar100-lt-r100_crop-flip.py',
     '../_base_/schedules/cifar_lt_200e_step_crt_10e.py',
     '../_base_/default_runtime.py',
 ]

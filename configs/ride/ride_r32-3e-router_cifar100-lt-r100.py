@@ -6,7 +6,7 @@
 # reports the mean number of experts used and the relative cost.
 _base_ = [
     '../_base_/models/ride_r32_cifar.py',
-    '../_base_/datasets/cifar100-lt-r100.py',
+    '../_base_/datasets/cifar100-lt-r100_ride-aug.py',
     '../_base_/schedules/ride_200e_router.py',
     '../_base_/default_runtime.py',
 ]

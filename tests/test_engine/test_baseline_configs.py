@@ -26,8 +26,13 @@ def test_every_method_has_both_configs():
     # + the 200-epoch counterparts of the SHIKE budget study
     long_budget = {f'{m}_r32_fashion-mnist-lt-r100-1k_200e'
                    for m in ('ce', 'bsce')}
-    assert names == {f'{m}_r32_{d}'
-                     for m in METHODS for d in DATASETS} | long_budget
+    # + SHIKE's augmentation for the methods whose own recipe differs, and
+    # balanced softmax at the other baselines' 200 epochs / batch 128
+    shike_aug = {f'{m}_r32_shike-aug_cifar100-lt-r100'
+                 for m in METHODS if m != 'bsce'}
+    assert names == ({f'{m}_r32_{d}' for m in METHODS for d in DATASETS}
+                     | long_budget | shike_aug
+                     | {'bsce_r32_1xb128-200e_cifar100-lt-r100'})
     assert not list((REPO_ROOT / 'configs/baselines').glob('resnet28-*'))
 
 
@@ -191,7 +196,8 @@ def test_cifar_step_schedule_is_ldam_drw(method):
 
 def test_bsce_cosine_schedule():
     cfg = Config.fromfile(
-        str(REPO_ROOT / 'configs/baselines/bsce_r32_cifar100-lt-r100.py'))
+        str(REPO_ROOT /
+            'configs/baselines/bsce_r32_1xb128-200e_cifar100-lt-r100.py'))
     assert cfg.optim_wrapper.optimizer.weight_decay == 5e-4
     lrs = _epoch_lrs(cfg, 200)
     for epoch, lr in enumerate(lrs):

@@ -4,6 +4,10 @@
 # CIFAR-100 test set (10,000 images).
 # Data: data/cifar100/cifar-100-python/{train,test,meta} (the extracted
 # python-version archive; never downloaded).
+# Training augmentation: SHIKE's (github.com/jinyan-06/SHIKE, the same as
+# the balanced softmax code's): crop, flip, CIFAR-10 AutoAugment, Cutout.
+# The methods whose code trains otherwise use cifar100-lt-r100_crop-flip.py
+# (LDAM-DRW code) or cifar100-lt-r100_ride-aug.py (RIDE code).
 dataset_type = 'OfflineCIFAR100'
 data_preprocessor = dict(
     num_classes=100,
@@ -55,6 +59,9 @@ val_dataloader = dict(
         type=dataset_type,
         data_root='data/cifar100',
         split='test',
+        # a sample the pipeline cannot load is an error, never replaced by
+        # another one (mmengine's BaseDataset)
+        test_mode=True,
         pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )

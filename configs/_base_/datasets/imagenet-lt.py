@@ -67,6 +67,7 @@ val_dataloader = dict(
         type=dataset_type,
         data_root='data/imagenet-lt',
         ann_file='ImageNet_LT_val.txt',
+        test_mode=True,  # a failing sample is an error, never replaced
         pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
@@ -84,6 +85,7 @@ test_dataloader = dict(
         type=dataset_type,
         data_root='data/imagenet-lt',
         ann_file='ImageNet_LT_test.txt',
+        test_mode=True,  # a failing sample is an error, never replaced
         pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
