@@ -13,19 +13,14 @@ Examples::
 """
 import argparse
 import os
-import os.path as osp
-import sys
 
 from mmengine.config import Config, DictAction
 
-# Make the repository importable when the package is not pip-installed.
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from shike_mm.utils.checkpoint_check import check_checkpoint_path  # noqa: E402,E501
-from shike_mm.utils.runner_cli import build_runner, merge_common_args  # noqa: E402,E501
-from shike_mm.engine.stage_schedule import resolve_stage_schedule  # noqa: E402,E501
-from shike_mm.engine.runners import finish_distributed  # noqa: E402
-from shike_mm.utils.schedule_scaling import rescale_schedule  # noqa: E402
+from shike_mm.utils.checkpoint_check import check_checkpoint_path  # noqa: E501
+from shike_mm.utils.runner_cli import build_runner, merge_common_args  # noqa: E501
+from shike_mm.engine.stage_schedule import resolve_stage_schedule  # noqa: E501
+from shike_mm.engine.runners import finish_distributed
+from shike_mm.utils.schedule_scaling import rescale_schedule
 
 
 def parse_args():
