@@ -162,3 +162,36 @@ def test_router_is_an_add_on_mode_and_old_keys_load():
     assert fresh.mode == 'router' and fresh.retraining
     head.set_mode('experts')
     assert not head.retraining and not head.routing
+
+
+def _model_cfg(**head):
+    return dict(
+        type='MultiExpertClassifier',
+        backbone=dict(type='SHIKEResNet', depth=20, num_experts=2),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='MultiExpertFusionHead', num_classes=NUM_CLASSES,
+                  in_channels=64, **head))
+
+
+def test_num_experts_is_written_once_in_the_backbone():
+    model = MODELS.build(_model_cfg())
+    assert model.head.num_experts == model.backbone.num_experts == 2
+    assert len(model.head.classifiers) == 2
+    # the same value twice is accepted
+    MODELS.build(_model_cfg(num_experts=2))
+    # a different one fails at build time, naming both fields
+    with pytest.raises(ValueError, match=r'model.head.num_experts=3 but '
+                       r'model.backbone.num_experts=2'):
+        MODELS.build(_model_cfg(num_experts=3))
+
+
+def test_multi_expert_classifier_builds_as_image_classifier():
+    """Same parts in the same order: same weights from the same seed."""
+    torch.manual_seed(0)
+    ours = MODELS.build(_model_cfg())
+    torch.manual_seed(0)
+    plain = MODELS.build(dict(_model_cfg(num_experts=2),
+                              type='ImageClassifier'))
+    state, expected = ours.state_dict(), plain.state_dict()
+    assert list(state) == list(expected)
+    assert all(torch.equal(state[k], expected[k]) for k in state)
