@@ -183,7 +183,8 @@ class StagedHead:
     classifiers it uses and which losses it computes.
 
     Implementer: ``MultiExpertFusionHead`` (``'experts'``, ``'retrain'``,
-    ``'router'``). Its mode is persistent state (in checkpoints), so that
+    ``'router'`` and any :class:`HeadMode` a config adds). Its mode is
+    persistent state (in checkpoints), so that
     a test of a finished run predicts with the classifiers the run ended
     with.
     """
@@ -212,7 +213,170 @@ class StagedHead:
             f'{type(self).__name__} must implement set_mode')
 
 
+class FusionRule:
+    """How a multi-expert head fuses its experts' logits into one.
+
+    Caller: ``MultiExpertFusionHead``, which builds its rule from the
+    ``fusion`` config (mmpretrain's ``MODELS`` registry; default
+    ``dict(type='MeanFusion')``) and keeps it as the submodule
+    ``head.fusion``, so that a rule's parameters, if any, are under
+    ``head.fusion.*`` in the state dict. The head calls it in ``forward``,
+    for the training accuracy (``cal_acc``) and for its predictions (not
+    routed ones: a routed prediction is the mean of the experts used).
+    Analysis code reads it as :attr:`ExpertLogitsHead.fusion`.
+
+    Implementers: ``MeanFusion``. An implementer is an ``nn.Module`` (put
+    this class first in the bases) registered in ``MODELS``.
+    """
+
+    def forward(self, expert_logits):
+        """Fuse the experts' logits.
+
+        Args:
+            expert_logits (Tensor): Shape (M, B, C), floating point.
+
+        Returns:
+            Tensor: The fused logits, shape (B, C).
+        """
+        raise NotImplementedError(
+            f'{type(self).__name__} must implement forward')
+
+
+class PredictedLogitsHead:
+    """A head that exposes the logits it predicts with.
+
+    Callers: analysis code (``shike_mm.analysis.prediction_rules``), which
+    needs the (B, C) logits whose softmax ``predict`` reports, without the
+    data samples.
+
+    Implementers: ``MultiExpertFusionHead`` (fused or routed logits of the
+    mode in force), ``PostHocAdjustedHead`` (the adjusted logits). Any
+    other head predicts from ``head(feats)``.
+    """
+
+    def predicted_logits(self, feats):
+        """The logits ``predict`` takes the softmax of.
+
+        Args:
+            feats: The head's input (the neck's output).
+
+        Returns:
+            Tensor: Shape (B, C).
+        """
+        raise NotImplementedError(
+            f'{type(self).__name__} must implement predicted_logits')
+
+
+class ExpertLogitsHead(PredictedLogitsHead):
+    """A head made of M experts, each with its own classifier.
+
+    Callers: analysis code (per-expert accuracy, prediction rules, the
+    per-expert cost of routed inference) and a method's own components
+    (losses, fusion rules, head modes), which read the experts through
+    :meth:`expert_logits` and :attr:`fusion` only.
+
+    Implementer: ``MultiExpertFusionHead``.
+    """
+
+    #: Number of experts M.
+    num_experts: int
+
+    #: The :class:`FusionRule` in use, an ``nn.Module``.
+    fusion: FusionRule
+
+    @property
+    def expert_classifiers(self):
+        """Sequence[nn.Module]: The M classifiers in use (the set of the
+        mode in force), each mapping (B, D) features to (B, C) logits."""
+        raise NotImplementedError
+
+    def pre_logits(self, feats):
+        """Check the neck's output and return the M (B, D) features."""
+        raise NotImplementedError(
+            f'{type(self).__name__} must implement pre_logits')
+
+    def expert_logits(self, feats):
+        """Logits of every expert with the classifiers in use.
+
+        Args:
+            feats (Sequence[Tensor]): The neck's tuple of M pooled features,
+                each (B, D).
+
+        Returns:
+            Tensor: Shape (M, B, C), in the dtype the classifiers produce.
+        """
+        raise NotImplementedError(
+            f'{type(self).__name__} must implement expert_logits')
+
+
+class HeadMode:
+    """One mode of a head made of mode components: which classifier set
+    the head uses, which losses it computes and how it predicts.
+
+    Caller: ``MultiExpertFusionHead``, which holds its modes in the
+    ``ModuleDict`` ``head.modes`` (built-in ``ExpertsMode``,
+    ``RetrainMode``, ``RouterMode``, then the configs in ``extra_modes``)
+    and hands every ``loss`` / ``predict`` call to the mode in force,
+    passing itself as ``head`` (an :class:`ExpertLogitsHead`). A mode is
+    an ``nn.Module`` registered in ``MODELS``; a loss or module it owns is
+    in the state dict under ``head.modes.<name>.*``.
+
+    The mode in force is recorded in persistent bool buffers of the head,
+    one per mode that has a :attr:`flag`: switching to a mode with
+    ``classifiers=None`` (an add-on such as routing) keeps the classifier
+    set of the mode before it; switching to any other mode clears every
+    flag but its own.
+
+    Implementers: ``ExpertsMode`` (``'experts'``), ``RetrainMode``
+    (``'retrain'``), ``RouterMode`` (``'router'``), all on
+    ``ExpertHeadMode``, which gives the default ``loss`` and ``predict``.
+    """
+
+    #: The name ``set_mode`` takes (stage recipes name it).
+    name: str = ''
+    #: The head's persistent bool buffer recording the mode; None for the
+    #: base mode (the head's first, in force when no flag is set).
+    flag: Optional[str] = None
+    #: Attribute of the head holding the classifier set the mode uses;
+    #: None keeps the set of the mode before it.
+    classifiers: Optional[str] = 'classifiers'
+
+    def available(self, head) -> bool:
+        """Whether ``head`` has what the mode needs (e.g. a router)."""
+        raise NotImplementedError(
+            f'{type(self).__name__} must implement available')
+
+    def loss(self, head, feats, data_samples, **kwargs) -> dict:
+        """The head's loss dict in this mode.
+
+        Args:
+            head (ExpertLogitsHead): The head.
+            feats (Sequence[Tensor]): M pooled features, each (B, D).
+            data_samples (list[DataSample]): With ``gt_label``.
+
+        Returns:
+            dict[str, Tensor]: Scalar losses (keys starting with ``loss``).
+        """
+        raise NotImplementedError(
+            f'{type(self).__name__} must implement loss')
+
+    def predict(self, head, feats, data_samples):
+        """The head's predictions in this mode.
+
+        Returns:
+            list[DataSample]: With ``pred_score`` and ``pred_label``.
+        """
+        raise NotImplementedError(
+            f'{type(self).__name__} must implement predict')
+
+    def predicted_logits(self, head, feats):
+        """The (B, C) logits :meth:`predict` takes the softmax of."""
+        raise NotImplementedError(
+            f'{type(self).__name__} must implement predicted_logits')
+
+
 __all__ = [
     'ClassCountsConsumer', 'EpochAware', 'ExpertCostsConsumer',
-    'LogitScaleConsumer', 'MultiExpertLoss', 'NamedLoss', 'StagedHead'
+    'ExpertLogitsHead', 'FusionRule', 'HeadMode', 'LogitScaleConsumer',
+    'MultiExpertLoss', 'NamedLoss', 'PredictedLogitsHead', 'StagedHead'
 ]

@@ -22,7 +22,7 @@ this is printed.
 
 ``--reference-repo PATH`` also builds the public SHIKE code from a checkout of
 github.com/jinyan-06/SHIKE (commit 2b04b62; loaded at run time by
-``tools/shike_reference.py``, nothing of it is copied here): its
+``shike_mm/testing/shike_reference.py``, nothing of it is copied here): its
 ``resnet32(num_classes, use_norm=True, num_exps=3)``, its stage-1 loss
 ``mix_outputs`` and a plain ``torch.optim.SGD`` with its settings (lr 0.05,
 momentum 0.9, weight decay 5e-4), in float32. Both train on the same batch
@@ -51,38 +51,29 @@ Examples::
 import argparse
 import copy
 import os
-import os.path as osp
 import platform
 import resource
 import statistics
-import sys
 import time
 import contextlib
 from contextlib import contextmanager
 
-import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
+from mmengine.logging import MMLogger
+from mmengine.optim import OptimWrapper, build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmpretrain.registry import MODELS
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmengine.dataset import Compose  # noqa: E402
-from mmengine.logging import MMLogger  # noqa: E402
-from mmengine.optim import OptimWrapper, build_optim_wrapper  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-from mmpretrain.registry import DATASETS, MODELS  # noqa: E402
-
-import shike_mm  # noqa: E402,F401  (registers shike-mm modules)
-from shike_mm.engine import freeze_for_stage  # noqa: E402
-from shike_mm.engine.compile_step import compile_train_step  # noqa: E402
-from shike_mm.engine.stages import (find_stage_hook_cfg,  # noqa: E402
-                                    parse_stages)
-from shike_mm.protocols import ClassCountsConsumer  # noqa: E402
-from shike_mm.utils.compile_support import \
-    compile_unavailable  # noqa: E402
-from tools.shike_reference import (build_reference_step,  # noqa: E402
-                                   cpu_cuda_calls, load_reference)
+import shike_mm  # noqa: F401  (registers shike-mm modules)
+from shike_mm.engine import freeze_for_stage
+from shike_mm.engine.compile_step import compile_train_step
+from shike_mm.engine.stages import find_stage_hook_cfg, parse_stages
+from shike_mm.protocols import ClassCountsConsumer
+from shike_mm.testing.shike_reference import (build_reference_step,
+                                              cpu_cuda_calls, load_reference)
+from shike_mm.testing.train_data import build_train_data, load_config
+from shike_mm.utils.compile_support import compile_unavailable
 
 
 def parse_args(argv=None):
@@ -166,90 +157,6 @@ def parse_args(argv=None):
 # ----------------------------------------------------------------------
 # data
 # ----------------------------------------------------------------------
-class SyntheticDataset(torch.utils.data.Dataset):
-    """Random uint8 images and labels through a training pipeline.
-
-    Args:
-        length (int): Number of samples.
-        shape (tuple[int]): (H, W, C) of every raw image.
-        num_classes (int): Labels are ``index % num_classes``.
-        pipeline (list[dict]): Transforms (``LoadImage*`` entries are
-            dropped: the image is already in memory).
-    """
-
-    def __init__(self, length, shape, num_classes, pipeline):
-        self.length = length
-        self.shape = tuple(shape)
-        self.num_classes = num_classes
-        self.pipeline = Compose([
-            t for t in pipeline
-            if not str(t.get('type', '')).startswith('LoadImage')
-        ])
-
-    def __len__(self):
-        return self.length
-
-    def __getitem__(self, idx):
-        rng = np.random.default_rng(idx)
-        img = rng.integers(0, 256, self.shape, dtype=np.uint8)
-        results = dict(
-            img=img,
-            gt_label=idx % self.num_classes,
-            img_shape=img.shape[:2],
-            ori_shape=img.shape[:2],
-            sample_idx=idx)
-        return self.pipeline(results)
-
-
-def _innermost(dataset_cfg):
-    while 'dataset' in dataset_cfg:
-        dataset_cfg = dataset_cfg['dataset']
-    return dataset_cfg
-
-
-def synthetic_shape(dataset_cfg):
-    """Raw image size of the config's dataset: CIFAR 32x32, Fashion-MNIST
-    28x28 (grey replicated to RGB), otherwise a typical ImageNet photo."""
-    kind = str(_innermost(dataset_cfg).get('type', ''))
-    if 'CIFAR' in kind:
-        return (32, 32, 3)
-    if 'MNIST' in kind:
-        return (28, 28, 3)
-    return (375, 500, 3)
-
-
-def build_train_data(cfg, args, num_classes):
-    """Training loader of the config; synthetic if its files are missing.
-
-    Returns:
-        tuple: (DataLoader, description string)
-    """
-    loader_cfg = copy.deepcopy(cfg.train_dataloader)
-    if args.workers is not None:
-        loader_cfg['num_workers'] = args.workers
-        if args.workers == 0:
-            loader_cfg['persistent_workers'] = False
-    dataset_cfg = loader_cfg['dataset']
-    reason = 'forced by --synthetic' if args.synthetic else None
-    dataset = None
-    if not args.synthetic:
-        try:
-            dataset = DATASETS.build(dataset_cfg)
-            description = f'{type(dataset).__name__} (the config\'s files)'
-        except FileNotFoundError as err:
-            reason = f'dataset files missing: {err}'
-    if dataset is None:
-        shape = synthetic_shape(dataset_cfg)
-        pipeline = _innermost(dataset_cfg).get('pipeline', [])
-        length = loader_cfg['batch_size'] * (args.data_batches + 2)
-        dataset = SyntheticDataset(length, shape, num_classes, pipeline)
-        description = (f'SYNTHETIC: random uint8 {shape[0]}x{shape[1]}x'
-                       f'{shape[2]} images through the config\'s train '
-                       f'pipeline ({reason})')
-    loader_cfg['dataset'] = dataset
-    return Runner.build_dataloader(loader_cfg, seed=0), description
-
-
 def data_rate(loader, num_batches):
     """Images/s of the loader alone (the first batch, which starts the
     workers, is not timed). Returns (rate, first batch)."""
@@ -374,19 +281,6 @@ def peak_memory(device):
                 '(torch.cuda.max_memory_allocated)')
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return f'{rss_kib / 2**10:.0f} MiB (peak RSS of this process)'
-
-
-def load_config(args) -> Config:
-    """The config with ``--cfg-options`` and ``--batch-size`` applied; sets
-    ``--threads`` (shared with tools/check_numerics.py)."""
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.batch_size:
-        cfg.train_dataloader.batch_size = args.batch_size
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    return cfg
 
 
 def main(argv=None):

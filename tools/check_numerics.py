@@ -6,8 +6,8 @@ computes the same mathematics with other rounding. Whether it may be the
 default depends on how much that rounding costs, so this tool measures it
 on one real training batch:
 
-- the exact result: ``tests/plain_shike.py`` (the straightforward model)
-  in float64, same weights, same batch;
+- the exact result: ``shike_mm/testing/plain_shike.py`` (the
+  straightforward model) in float64, same weights, same batch;
 - the plain model in float32: the rounding error every float32 run has;
 - each variant in float32: its error against float64, and its distance
   from the plain float32 result (what an element-wise equality test with
@@ -29,23 +29,19 @@ Examples::
 """
 import argparse
 import copy
-import os.path as osp
-import sys
 
 import torch
 from mmengine.config import DictAction
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmengine.logging import MMLogger
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint, set_random_seed
+from mmpretrain.registry import MODELS
 
-from mmengine.logging import MMLogger  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import load_checkpoint, set_random_seed  # noqa: E402
-from mmpretrain.registry import MODELS  # noqa: E402
-
-import shike_mm  # noqa: E402,F401  (registers shike-mm modules)
-from shike_mm.protocols import StagedHead  # noqa: E402
-from tests.plain_shike import build_plain, plain_losses  # noqa: E402
-from tools.benchmark import build_train_data, load_config  # noqa: E402
+import shike_mm  # noqa: F401  (registers shike-mm modules)
+from shike_mm.protocols import StagedHead
+from shike_mm.testing.plain_shike import build_plain, plain_losses
+from shike_mm.testing.train_data import build_train_data, load_config
 
 # backbone options of each variant (default: the config's backbone,
 # uncompiled; compile*: that one through torch.compile, as the runner does)

@@ -35,10 +35,9 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from shike_mm.analysis.run_results import last_validation
 
-from shike_mm.analysis.run_results import last_validation  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 METRICS = (('top-1', 'accuracy/top1'), ('many', 'accuracy/many'),
            ('medium', 'accuracy/medium'), ('few', 'accuracy/few'))

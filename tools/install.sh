@@ -64,6 +64,20 @@ print(f'[install] torch {torch.__version__}, mmengine {mmengine.__version__}, '
       f'opencv {cv2.__version__}')
 PY
 
+# shike-mm itself, editable, in setuptools' compat mode: the repository root
+# goes on sys.path (one .pth line), so the tools import this checkout's
+# shike_mm and configs can name projects/ modules in custom_imports. No
+# build isolation: the setuptools just installed builds it, offline.
+echo "[install] shike-mm (editable: pip install -e . --no-deps)"
+"${PIP[@]}" --no-deps --no-build-isolation \
+    --config-settings editable_mode=compat -e .
+"$PYTHON" - <<'PY'
+import os.path as osp
+import shike_mm
+print(f'[install] shike_mm {shike_mm.__version__} from '
+      f'{osp.dirname(osp.dirname(osp.abspath(shike_mm.__file__)))}')
+PY
+
 if [ "$DATA" = 1 ]; then
     FMNIST=/usr/share/datasets/fashion-mnist
     if [ -f "$FMNIST/train-images-idx3-ubyte.gz" ]; then

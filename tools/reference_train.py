@@ -3,8 +3,8 @@
 
 Runs the structure of ``train`` / ``validate`` in ``cifarTrain.py`` of
 github.com/jinyan-06/SHIKE (commit 2b04b62) with its model and stage-1 loss,
-loaded at run time from a checkout by ``tools/shike_reference.py``: per
-iteration zero_grad, forward, ``mix_outputs`` on one-hot labels, top-1 /
+loaded at run time from a checkout by ``shike_mm/testing/shike_reference.py``:
+per iteration zero_grad, forward, ``mix_outputs`` on one-hot labels, top-1 /
 top-5 accuracy, ``loss.item()``, backward, SGD step (lr 0.05, momentum 0.9,
 weight decay 5e-4), a progress line every ``--print-freq`` iterations; after
 each epoch a full pass over the test set and a checkpoint
@@ -49,21 +49,18 @@ import json
 import math
 import os
 import os.path as osp
-import sys
 import time
 
 import numpy as np
 import torch
 from mmengine.config import Config, DictAction
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner, set_random_seed
 
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import Runner, set_random_seed  # noqa: E402
-
-import shike_mm  # noqa: E402,F401  (registers shike-mm datasets)
-from tools.shike_reference import (build_reference_step,  # noqa: E402
-                                   cpu_cuda_calls, load_reference)
+import shike_mm  # noqa: F401  (registers shike-mm datasets)
+from shike_mm.testing.shike_reference import (build_reference_step,
+                                              cpu_cuda_calls, load_reference)
 
 
 def parse_args(argv=None):

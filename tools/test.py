@@ -10,16 +10,12 @@ Examples::
 """
 import argparse
 import os
-import os.path as osp
-import sys
 
 from mmengine.config import Config, DictAction
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from shike_mm.engine.checkpoint import check_checkpoint_path  # noqa: E402
-from shike_mm.utils.runner_cli import build_runner, merge_common_args  # noqa: E402,E501
-from shike_mm.engine.runners import finish_distributed  # noqa: E402
+from shike_mm.engine.checkpoint import check_checkpoint_path
+from shike_mm.engine.runners import finish_distributed
+from shike_mm.utils.runner_cli import build_runner, merge_common_args
 
 
 def parse_args():

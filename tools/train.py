@@ -14,23 +14,18 @@ Examples::
 import argparse
 import logging
 import os
-import os.path as osp
-import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
-# Make the repository importable when the package is not pip-installed.
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from shike_mm.engine.checkpoint import check_checkpoint_path  # noqa: E402
-from shike_mm.engine.checkpoint.file_io import read_last_checkpoint  # noqa: E402,E501
-from shike_mm.engine.hooks.compile_hook import compile_as_hook  # noqa: E402
-from shike_mm.utils.runner_cli import build_runner, merge_common_args  # noqa: E402,E501
-from shike_mm.engine.stage_schedule import resolve_stage_schedule  # noqa: E402,E501
-from shike_mm.engine.runners import finish_distributed  # noqa: E402
-from shike_mm.engine.work_dir_lock import work_dir_lock  # noqa: E402
-from shike_mm.utils.schedule_scaling import rescale_schedule  # noqa: E402
+from shike_mm.engine.checkpoint import check_checkpoint_path
+from shike_mm.engine.checkpoint.file_io import read_last_checkpoint
+from shike_mm.engine.hooks.compile_hook import compile_as_hook
+from shike_mm.engine.runners import finish_distributed
+from shike_mm.engine.stage_schedule import resolve_stage_schedule
+from shike_mm.engine.work_dir_lock import work_dir_lock
+from shike_mm.utils.runner_cli import build_runner, merge_common_args
+from shike_mm.utils.schedule_scaling import rescale_schedule
 
 
 def parse_args():

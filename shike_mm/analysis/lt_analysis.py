@@ -7,87 +7,30 @@ tables and headless figures.
 
 The logits are computed here from the model (``extract_feat`` then the
 head), not read from ``DataSample`` fields stored by ``tools/test.py``.
-A multi-expert head (:class:`MultiExpertFusionHead`) gives
-``head.forward_experts(feats)`` of shape (M, B, C); any single-path head
-(e.g. mmpretrain's ``LinearClsHead``) is one expert, ``head(feats)`` of
-shape (B, C).
+A multi-expert head (an :class:`~shike_mm.protocols.ExpertLogitsHead`
+such as ``MultiExpertFusionHead``) gives ``head.expert_logits(feats)`` of
+shape (M, B, C); any single-path head (e.g. mmpretrain's
+``LinearClsHead``) is one expert, ``head(feats)`` of shape (B, C).
+
+A library: importing it neither parses arguments nor chooses a matplotlib
+backend (the tools do both, through :mod:`shike_mm.analysis.cli`).
 """
-import argparse
 import os
 import os.path as osp
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
-import matplotlib
+import numpy as np
+import torch
+from mmengine.config import Config
 
-matplotlib.use('Agg')  # headless: files only, no display needed
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-
-import shike_mm  # noqa: E402,F401  registers components and safe globals
-from shike_mm.datasets import get_class_counts  # noqa: E402
-from shike_mm.evaluation.metrics.long_tail_accuracy import \
-    LongTailAccuracy  # noqa: E402
+import shike_mm  # noqa: F401  registers components and safe globals
+from shike_mm.datasets import get_class_counts
+from shike_mm.evaluation.metrics.long_tail_accuracy import LongTailAccuracy
+from shike_mm.protocols import ExpertLogitsHead
 
 GROUPS = ('many', 'medium', 'few')
 GROUP_COLOURS = dict(many='#4C72B0', medium='#55A868', few='#C44E52')
-
-
-# ----------------------------------------------------------------------
-# command line
-# ----------------------------------------------------------------------
-def tool_parser(file: str, doc: str) -> argparse.ArgumentParser:
-    """The argument parser of the tool ``file``: its usage line names it by
-    its path from the repository root, and ``-h`` prints its docstring
-    ``doc`` (with the examples) as written.
-
-    Args:
-        file (str): The tool's ``__file__``.
-        doc (str): The tool's ``__doc__``.
-
-    Returns:
-        argparse.ArgumentParser: Without arguments yet.
-    """
-    return argparse.ArgumentParser(
-        prog=f'python tools/analysis_tools/{osp.basename(file)}',
-        description=doc,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-
-
-def add_common_args(
-        parser: argparse.ArgumentParser,
-        out_help: str = 'PNG file to write (folders created)',
-        out_required: bool = True) -> None:
-    """Arguments every model-reading tool takes after ``config checkpoint``.
-
-    Args:
-        parser (argparse.ArgumentParser): The tool's parser.
-        out_help (str): What ``--out`` writes.
-        out_required (bool): Whether ``--out`` must be given.
-    """
-    parser.add_argument('--out', required=out_required, help=out_help)
-    parser.add_argument(
-        '--device',
-        default=None,
-        help='torch device, default cuda when available else cpu')
-    parser.add_argument(
-        '--many-shot-thr',
-        type=int,
-        default=100,
-        help='many-shot: more training images than this (default 100)')
-    parser.add_argument(
-        '--few-shot-thr',
-        type=int,
-        default=20,
-        help='few-shot: fewer training images than this (default 20)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries of every model, key=value, e.g. '
-        'test_dataloader.dataset.indices=1000 for a quick look')
 
 
 # ----------------------------------------------------------------------
@@ -159,8 +102,9 @@ def build_model(cfg: Config, checkpoint: str, device: str = 'cpu'):
 
 
 def is_multi_expert(model) -> bool:
-    """True when the head has per-expert logits (``forward_experts``)."""
-    return hasattr(getattr(model, 'head', None), 'forward_experts')
+    """True when the head has per-expert logits (an
+    :class:`~shike_mm.protocols.ExpertLogitsHead`)."""
+    return isinstance(getattr(model, 'head', None), ExpertLogitsHead)
 
 
 def training_class_counts(cfg: Config, num_classes: int) -> List[int]:
@@ -196,16 +140,16 @@ def collect_logits(model, dataloader, per_expert: bool = False,
     """
     if per_expert and not is_multi_expert(model):
         raise ValueError(
-            f'per-expert logits need a multi-expert head with '
-            f'forward_experts (e.g. MultiExpertFusionHead); this model\'s '
-            f'head is {type(model.head).__name__}, a single path')
+            f'per-expert logits need a multi-expert head (an '
+            f'ExpertLogitsHead such as MultiExpertFusionHead); this '
+            f'model\'s head is {type(model.head).__name__}, a single path')
     experts, ensemble, labels = [], [], []
     for data in dataloader:
         data = model.data_preprocessor(data, False)
         feats = model.extract_feat(data['inputs'].to(device))
         ensemble.append(model.head(feats).float().cpu())
         if per_expert:
-            experts.append(model.head.forward_experts(feats).float().cpu())
+            experts.append(model.head.expert_logits(feats).float().cpu())
         labels.append(
             torch.cat([s.gt_label.reshape(-1)[:1]
                        for s in data['data_samples']]).cpu())
@@ -247,7 +191,7 @@ def load_logits(config: str,
     model = build_model(cfg, checkpoint, device)
     if per_expert and not is_multi_expert(model):
         raise ValueError(
-            f'--per-expert needs a multi-expert head (forward_experts); '
+            f'--per-expert needs a multi-expert head (ExpertLogitsHead); '
             f'{config} has {type(model.head).__name__}, a single path')
     if 'test_dataloader' not in cfg:
         raise KeyError(f'{config} has no test_dataloader')

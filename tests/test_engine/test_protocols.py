@@ -13,9 +13,11 @@ from shike_mm import protocols
 from shike_mm.engine.hooks import ClassCountsHook, EpochAwareHook
 from shike_mm.evaluation.metrics import (CalibrationError, LongTailAccuracy,
                                          ShiftedDistributionAccuracy)
-from shike_mm.models import (BalancedSoftmaxLoss, DKTLoss, LDAMLoss,
-                             LogitAdjustLoss, MultiExpertFusionHead,
-                             MutualKLLoss, PostHocAdjustedHead, RIDELoss)
+from shike_mm.models import (BalancedSoftmaxLoss, DKTLoss, ExpertsMode,
+                             LDAMLoss, LogitAdjustLoss, MeanFusion,
+                             MultiExpertFusionHead, MutualKLLoss,
+                             PostHocAdjustedHead, RetrainMode, RIDELoss,
+                             RouterMode)
 from tests.conftest import REPO_ROOT
 
 IMPLEMENTERS = {
@@ -32,6 +34,11 @@ IMPLEMENTERS = {
     protocols.LogitScaleConsumer: [DKTLoss],
     protocols.ExpertCostsConsumer: [LongTailAccuracy],
     protocols.StagedHead: [MultiExpertFusionHead],
+    protocols.FusionRule: [MeanFusion],
+    protocols.PredictedLogitsHead: [MultiExpertFusionHead,
+                                    PostHocAdjustedHead],
+    protocols.ExpertLogitsHead: [MultiExpertFusionHead],
+    protocols.HeadMode: [ExpertsMode, RetrainMode, RouterMode],
 }
 
 

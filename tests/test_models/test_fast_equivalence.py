@@ -1,10 +1,10 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """The optimised SHIKE model against the straightforward reference.
 
-``tests/plain_shike.py`` writes the network and the stage-1 loss the plain
-way (one module per expert in a Python loop, per-expert loss terms in
-lists, NCHW); with the same weights the real model (grouped expert
-execution, channels-last, vectorised losses) must give the same logits,
+``shike_mm/testing/plain_shike.py`` writes the network and the stage-1 loss the
+plain way (one module per expert in a Python loop, per-expert loss terms in
+lists, NCHW); with the same weights the real model (grouped expert execution,
+channels-last, vectorised losses) must give the same logits,
 losses, gradients and BN statistics.
 """
 import copy
@@ -24,7 +24,7 @@ from shike_mm.models import MultiExpertResNet, SHIKEResNet
 from shike_mm.models.backbones.grouped_experts import (can_group,
                                                        grouped_forward)
 from shike_mm.models.losses.mutual_kl_loss import mutual_kl_loss
-from tests.plain_shike import PlainSHIKE, plain_losses
+from shike_mm.testing.plain_shike import PlainSHIKE, plain_losses
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM_CLASSES = 10

@@ -16,19 +16,17 @@ Example::
     python tools/analysis_tools/expert_preference.py CONFIG CKPT \\
         --out work_dirs/expert_preference.png
 """
-import os.path as osp
-import sys
 from typing import Dict, List, Optional
 
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+from shike_mm.analysis.cli import (add_common_args, tool_parser,
+                                   use_headless_backend)
+from shike_mm.analysis.lt_analysis import (
+    GROUP_COLOURS, GROUPS, Logits, fmt, format_table, group_of, load_logits,
+    per_class_accuracy, save_figure, shot_groups)
 
-from shike_mm.analysis.lt_analysis import (  # noqa: E402
-    GROUP_COLOURS, GROUPS, Logits, add_common_args, fmt, format_table,
-    group_of, load_logits, per_class_accuracy, save_figure, shot_groups,
-    tool_parser)
+use_headless_backend()  # files only: no display needed
 
 
 def parse_args(argv=None):

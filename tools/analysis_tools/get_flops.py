@@ -33,19 +33,14 @@ Examples::
         --cfg-options model.backbone.fusion_align=conv3x3
 """
 import argparse
-import os.path as osp
-import sys
 from typing import Optional, Tuple
 
 from mmengine.config import Config, DictAction
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from mmpretrain.registry import DATASETS, MODELS
 
-from mmpretrain.registry import DATASETS, MODELS  # noqa: E402
-
-import shike_mm  # noqa: E402,F401  (registers shike-mm modules)
-from shike_mm.analysis.complexity import (macs_by_module,  # noqa: E402
+import shike_mm  # noqa: F401  (registers shike-mm modules)
+from shike_mm.analysis.complexity import (macs_by_module,
                                           model_complexity)
 
 

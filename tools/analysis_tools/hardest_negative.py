@@ -19,18 +19,16 @@ Examples::
         --compare BASELINE_CKPT --compare-config BASELINE_CONFIG \\
         --names SHIKE baseline --out work_dirs/hardest_negative.png
 """
-import os.path as osp
-import sys
 from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+from shike_mm.analysis.cli import (add_common_args, tool_parser,
+                                   use_headless_backend)
+from shike_mm.analysis.lt_analysis import (
+    GROUPS, Logits, fmt, format_table, load_logits, save_figure, shot_groups)
 
-from shike_mm.analysis.lt_analysis import (  # noqa: E402
-    GROUPS, Logits, add_common_args, fmt, format_table, load_logits,
-    save_figure, shot_groups, tool_parser)
+use_headless_backend()  # files only: no display needed
 
 
 def parse_args(argv=None):

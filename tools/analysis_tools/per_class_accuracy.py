@@ -19,19 +19,17 @@ Examples::
     python tools/analysis_tools/per_class_accuracy.py CONFIG CKPT \\
         --per-expert --out work_dirs/experts.png
 """
-import os.path as osp
-import sys
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+from shike_mm.analysis.cli import (add_common_args, tool_parser,
+                                   use_headless_backend)
+from shike_mm.analysis.lt_analysis import (
+    GROUPS, Logits, fmt, format_table, group_means, group_of, load_logits,
+    per_class_accuracy, save_figure, shade_groups, shot_groups)
 
-from shike_mm.analysis.lt_analysis import (  # noqa: E402
-    GROUPS, Logits, add_common_args, fmt, format_table, group_means, group_of,
-    load_logits, per_class_accuracy, save_figure, shade_groups, shot_groups,
-    tool_parser)
+use_headless_backend()  # files only: no display needed
 
 
 def parse_args(argv=None):

@@ -25,21 +25,17 @@ Examples::
         work_dirs/shike-s1 work_dirs/bsce-s0 --names "SHIKE s0" \\
         "SHIKE s1" "BS s0" --by-metric --out crossing.png
 """
-import os.path as osp
-import sys
 from collections import OrderedDict
 from pathlib import Path
 from typing import Dict, List, Sequence
 
 import numpy as np
+from mmpretrain.utils import load_json_log
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+from shike_mm.analysis.cli import tool_parser, use_headless_backend
+from shike_mm.analysis.lt_analysis import fmt, format_table, save_figure
 
-from shike_mm.analysis.lt_analysis import (  # noqa: E402
-    fmt, format_table, save_figure, tool_parser)
-
-from mmpretrain.utils import load_json_log  # noqa: E402
+use_headless_backend()  # files only: no display needed
 
 NOT_METRICS = ('step', 'epoch', 'iter', 'time', 'data_time', 'lr')
 

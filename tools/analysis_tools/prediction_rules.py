@@ -41,21 +41,17 @@ Example::
 """
 import os
 import os.path as osp
-import sys
 from typing import Dict, Optional, Sequence
 
 import numpy as np
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
-
-from shike_mm.analysis.lt_analysis import (  # noqa: E402
-    add_common_args, fmt, format_table, per_class_accuracy, shot_groups,
-    tool_parser)
-from shike_mm.analysis.prediction_rules import (  # noqa: E402,F401
+from shike_mm.analysis.cli import add_common_args, tool_parser
+from shike_mm.analysis.lt_analysis import (
+    fmt, format_table, per_class_accuracy, shot_groups)
+from shike_mm.analysis.rule_logits import (  # noqa: F401
     Features, load_features, rule_logits)
-from shike_mm.evaluation import (CalibrationError,  # noqa: E402
+from shike_mm.evaluation import (CalibrationError,
                                  ShiftedDistributionAccuracy)
 
 SHIFTS = (('fwd-LT 50', 'forward50'), ('uniform', 'uniform'),

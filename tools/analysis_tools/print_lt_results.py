@@ -13,14 +13,10 @@ of one value per seed.
 """
 import argparse
 import json
-import os.path as osp
 import sys
 from pathlib import Path
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
-
-from shike_mm.analysis.run_results import last_validation  # noqa: E402
+from shike_mm.analysis.run_results import last_validation
 
 LINES = (('overall top-1', 'accuracy/top1'), ('many-shot', 'accuracy/many'),
          ('medium-shot', 'accuracy/medium'), ('few-shot', 'accuracy/few'))

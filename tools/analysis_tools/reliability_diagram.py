@@ -18,22 +18,20 @@ Example::
         --out work_dirs/reliability.png
 """
 import os.path as osp
-import sys
 from typing import Dict, Optional
 
 import numpy as np
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
-
-from shike_mm.analysis.lt_analysis import (  # noqa: E402
-    GROUP_COLOURS, add_common_args, fmt, format_table, save_figure,
-    shot_groups, tool_parser)
-from shike_mm.analysis.prediction_rules import (  # noqa: E402
+from shike_mm.analysis.cli import (add_common_args, tool_parser,
+                                   use_headless_backend)
+from shike_mm.analysis.lt_analysis import (
+    GROUP_COLOURS, fmt, format_table, save_figure, shot_groups)
+from shike_mm.analysis.rule_logits import (
     Features, load_features, rule_logits)
+from shike_mm.evaluation import CalibrationError
 
-from shike_mm.evaluation import CalibrationError  # noqa: E402
+use_headless_backend()  # files only: no display needed
 
 
 def parse_args(argv=None):

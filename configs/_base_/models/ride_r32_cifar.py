@@ -4,7 +4,7 @@
 # (scale 30), RIDE loss: LDAM-DRW per expert (re-weighting from epoch 160)
 # plus the diversity term (factor -0.45 on CIFAR). No retraining stage.
 model = dict(
-    type='ImageClassifier',
+    type='MultiExpertClassifier',  # the head takes backbone.num_experts
     backbone=dict(type='RIDEResNet', depth=32, num_experts=3,
                   reduce_dimension=True),
     neck=dict(type='GlobalAveragePooling'),
@@ -12,7 +12,6 @@ model = dict(
         type='MultiExpertFusionHead',
         num_classes=100,
         in_channels=48,
-        num_experts=3,
         classifier=dict(type='CosineClassifier', scale=30.0),
         loss=dict(type='RIDELoss', max_m=0.5, s=30.0, drw_epoch=160,
                   diversity_factor=-0.45, reweight_factor=0.05),

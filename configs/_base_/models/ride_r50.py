@@ -4,7 +4,7 @@
 # reference's ImageNet settings (re-weighting from epoch 80, diversity
 # factor -0.2, reweight factor 0.02).
 model = dict(
-    type='ImageClassifier',
+    type='MultiExpertClassifier',  # the head takes backbone.num_experts
     backbone=dict(type='RIDEResNet', depth=50, num_experts=3,
                   reduce_dimension=True),
     neck=dict(type='GlobalAveragePooling'),
@@ -12,7 +12,6 @@ model = dict(
         type='MultiExpertFusionHead',
         num_classes=1000,
         in_channels=1536,  # 384 x 4
-        num_experts=3,
         classifier=dict(type='CosineClassifier', scale=30.0),
         loss=dict(type='RIDELoss', max_m=0.5, s=30.0, drw_epoch=80,
                   diversity_factor=-0.2, reweight_factor=0.02),

@@ -3,7 +3,7 @@
 # DKF (expert m fuses shared stage (m mod 2) + 1), cosine classifiers (s=30).
 # Dataset configs override head.num_classes (default: CIFAR-100).
 model = dict(
-    type='ImageClassifier',
+    type='MultiExpertClassifier',  # the head takes backbone.num_experts
     backbone=dict(
         type='SHIKEResNet',
         depth=32,
@@ -21,7 +21,6 @@ model = dict(
         type='MultiExpertFusionHead',
         num_classes=100,
         in_channels=64,
-        num_experts=3,
         classifier=dict(type='CosineClassifier', scale=30.0),
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         dkt_loss=dict(type='DKTLoss', loss_weight=10.0, reduction='mean'),

@@ -4,7 +4,7 @@
 # cosine classifiers (s=30).
 # Dataset configs override head.num_classes (default: ImageNet-LT, 1000).
 model = dict(
-    type='ImageClassifier',
+    type='MultiExpertClassifier',  # the head takes backbone.num_experts
     backbone=dict(
         type='SHIKEResNet',
         depth=50,
@@ -29,7 +29,6 @@ model = dict(
         type='MultiExpertFusionHead',
         num_classes=1000,
         in_channels=2048,
-        num_experts=3,
         classifier=dict(type='CosineClassifier', scale=30.0),
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         dkt_loss=dict(type='DKTLoss', loss_weight=10.0, reduction='mean'),

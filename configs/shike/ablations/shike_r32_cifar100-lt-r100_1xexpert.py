@@ -5,4 +5,4 @@ _base_ = ['../shike_r32_cifar100-lt-r100.py']
 
 model = dict(
     backbone=dict(num_experts=1),
-    head=dict(num_experts=1, mutual_loss=None))
+    head=dict(mutual_loss=None))

@@ -5,4 +5,4 @@ _base_ = ['../shike_r32_cifar100-lt-r100.py']
 
 model = dict(
     backbone=dict(num_experts=1, fusion=None),
-    head=dict(num_experts=1, dkt_loss=None, mutual_loss=None))
+    head=dict(dkt_loss=None, mutual_loss=None))

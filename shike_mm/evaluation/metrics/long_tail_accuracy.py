@@ -236,7 +236,7 @@ class LongTailAccuracy(ClassCountsMetricMixin, ExpertCostsConsumer,
         if used:
             metrics['experts_used'] = float(np.mean(used))
             if self.expert_costs is not None:
-                from shike_mm.models.utils.expert_router import \
+                from shike_mm.utils.routing_flops import \
                     routing_relative_flops
                 shared, experts, router = self.expert_costs
                 metrics['relative_flops'] = routing_relative_flops(

@@ -1,7 +1,7 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """From the (M, B, C) logits of a multi-expert head to its loss dict and
 its predicted data samples."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -54,7 +54,8 @@ def expert_predictions(
     expert_logits: torch.Tensor,
     data_samples: Optional[List[Optional[DataSample]]],
     routed: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
-    keep_expert_logits: bool = False
+    keep_expert_logits: bool = False,
+    fusion: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
 ) -> List[DataSample]:
     """Fill data samples from the expert logits.
 
@@ -66,10 +67,14 @@ def expert_predictions(
             of the experts each sample used (B, C) and their number (B, ),
             from ``ExpertRouter.predict``.
         keep_expert_logits (bool): Also store every expert's logits.
+        fusion (Callable, optional): The head's
+            :class:`~shike_mm.protocols.FusionRule`, applied to the
+            detached float32 expert logits when not routed; None: the mean.
 
     Returns:
         list[DataSample]: Each with ``pred_score`` (C, ) = softmax of the
-        mean logits (of the experts used) and ``pred_label`` (1, ); with
+        fused logits (routed: the mean of the experts used) and
+        ``pred_label`` (1, ); with
         routing also ``num_experts`` (int); with ``keep_expert_logits`` also
         ``expert_logits`` (M, C), the raw logits of every expert (float32,
         detached).
@@ -77,7 +82,8 @@ def expert_predictions(
     expert_logits = expert_logits.detach().float()
     num_experts_used = None
     if routed is None:
-        mean_logits = expert_logits.mean(dim=0)
+        mean_logits = expert_logits.mean(dim=0) if fusion is None else \
+            fusion(expert_logits)
     else:
         mean_logits, num_experts_used = routed
         mean_logits = mean_logits.detach().float()

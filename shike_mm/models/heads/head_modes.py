@@ -56,65 +56,65 @@ class ModeFlags:
 
 
 class ExpertHeadModes(ModeFlags, StagedHead):
-    """The modes of a multi-expert head: which classifier set it uses and
-    whether it routes.
+    """The :class:`~shike_mm.protocols.StagedHead` side of a head whose
+    modes are :class:`~shike_mm.protocols.HeadMode` components.
 
-    - ``'experts'`` (representation learning): the stage-1 classifiers
-      ``classifiers`` and losses.
-    - ``'retrain'`` (decoupled classifier re-training): the retrain
-      classifiers ``retrain_classifiers`` and the retrain loss. Only if the
-      head has retrain classifiers.
-    - ``'router'`` (RIDE's expert assignment): the router learns, and
-      predictions are routed, with the classifier set in use before (the
-      retrain classifiers after a retraining stage). Only if the head has a
-      ``router``.
-
-    Implements :class:`~shike_mm.protocols.StagedHead`. The mode is two
-    :class:`ModeFlags`: ``retraining_flag`` (always) and ``routing_flag``
-    (only with a router, so checkpoints of heads without one keep their
-    keys). The owning head sets ``retrain_classifiers`` and ``router``
-    (None when absent) and calls :meth:`_register_modes` in ``__init__``.
+    The owning head sets ``self.modes`` (an ``nn.ModuleDict`` from mode
+    name to component, the base mode first) and calls
+    :meth:`_register_modes` in ``__init__``. Every mode with a ``flag``
+    gets that persistent bool buffer (a :class:`ModeFlags` flag), so the
+    mode travels in checkpoints: ``retraining_flag`` (``RetrainMode``,
+    registered even by heads without retrain classifiers, whose
+    checkpoints have always had it) and ``routing_flag`` (``RouterMode``,
+    only with a router).
     """
 
-    modes = ('experts', 'retrain', 'router')
-
     def _register_modes(self) -> None:
-        """Add the mode buffers, in the ``'experts'`` mode."""
-        self._register_mode_flag('retraining_flag')
-        if self.router is not None:
-            self._register_mode_flag('routing_flag')
+        """Add the flag buffers of the modes, in the base mode."""
+        for mode in self.modes.values():
+            if mode.flag is not None and mode.flag not in getattr(
+                    self, '_mode_copy', {}):
+                self._register_mode_flag(mode.flag)
+
+    def _flag_set(self, mode) -> bool:
+        return mode.flag is not None and self._mode_flag(mode.flag)
 
     @property
-    def retraining(self) -> bool:
-        """bool: True once the retrain classifiers are in use (stage 2 and
-        a router stage after it)."""
-        return self._mode_flag('retraining_flag')
+    def current_mode(self):
+        """HeadMode: The component of the mode in force: a set add-on
+        mode (``classifiers=None``), else the mode whose flag is set, else
+        the base mode."""
+        for mode in self.modes.values():
+            if mode.classifiers is None and self._flag_set(mode):
+                return mode
+        return self.classifier_mode
 
     @property
-    def routing(self) -> bool:
-        """bool: True in the router mode (router training, routed
-        predictions)."""
-        return self.router is not None and self._mode_flag('routing_flag')
+    def classifier_mode(self):
+        """HeadMode: The mode whose classifier set is in use (the mode in
+        force, or for an add-on mode the one before it)."""
+        for mode in self.modes.values():
+            if mode.classifiers is not None and self._flag_set(mode):
+                return mode
+        return next(m for m in self.modes.values()
+                    if m.classifiers is not None and m.flag is None)
 
     @property
     def mode(self) -> str:
         """str: The current mode, one of :attr:`available_modes`."""
-        if self.routing:
-            return 'router'
-        return 'retrain' if self.retraining else 'experts'
+        return self.current_mode.name
 
     @property
     def available_modes(self) -> Tuple[str, ...]:
-        """tuple[str]: The modes this head supports."""
-        return tuple(
-            m for m in self.modes
-            if (m != 'retrain' or self.retrain_classifiers is not None) and (
-                m != 'router' or self.router is not None))
+        """tuple[str]: The modes this head supports, the base mode
+        first."""
+        return tuple(name for name, mode in self.modes.items()
+                     if mode.available(self))
 
     def set_mode(self, mode: str) -> None:
-        """Switch to ``'experts'``, ``'retrain'`` or ``'router'`` (which
-        keeps the classifier set in use). Only the mode changes; freezing
-        parameters is the caller's job (the stage hook).
+        """Switch to ``mode``. An add-on mode (``classifiers=None``, e.g.
+        ``'router'``) keeps the classifier set in use. Only the mode
+        changes; freezing parameters is the caller's job (the stage hook).
 
         Args:
             mode (str): One of :attr:`available_modes`.
@@ -125,7 +125,10 @@ class ExpertHeadModes(ModeFlags, StagedHead):
         if mode not in self.available_modes:
             raise ValueError(f'{type(self).__name__}: mode must be one of '
                              f'{self.available_modes}, got {mode!r}')
-        if mode != 'router':
-            self._set_mode_flag('retraining_flag', mode == 'retrain')
-        if self.router is not None:
-            self._set_mode_flag('routing_flag', mode == 'router')
+        target = self.modes[mode]
+        for other in self.modes.values():
+            if other.flag is None or other.flag not in self._mode_copy:
+                continue
+            if target.classifiers is None and other.classifiers is not None:
+                continue  # an add-on keeps the classifier set
+            self._set_mode_flag(other.flag, other is target)

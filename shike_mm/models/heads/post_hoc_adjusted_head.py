@@ -9,12 +9,13 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch.func import functional_call
 
+from ...protocols import PredictedLogitsHead
 from ..utils.class_count_buffer import ClassCountBuffer, check_class_counts
 from ..utils.expert_logits import upcast_logits
 
 
 @MODELS.register_module()
-class PostHocAdjustedHead(ClassCountBuffer, BaseModule):
+class PostHocAdjustedHead(ClassCountBuffer, PredictedLogitsHead, BaseModule):
     """Test-time corrections of any classification head for a long-tailed
     training set: post-hoc logit adjustment and tau-normalisation.
 
@@ -174,6 +175,11 @@ class PostHocAdjustedHead(ClassCountBuffer, BaseModule):
                 f' classes but the logits have {logits.size(-1)}.')
         return logits - self.tau * self.log_prior.to(
             device=logits.device, dtype=logits.dtype)
+
+    def predicted_logits(self, feats) -> torch.Tensor:
+        """:meth:`adjusted_logits` (the
+        :class:`~shike_mm.protocols.PredictedLogitsHead` protocol)."""
+        return self.adjusted_logits(feats)
 
     def predict(
         self,

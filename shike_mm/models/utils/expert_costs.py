@@ -4,7 +4,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import torch.nn as nn
 
-from shike_mm.analysis.complexity import macs_by_module
+from .macs import macs_by_module
 
 #: The module of expert m's part: ``...experts.{m}``,
 #: ``...fusion_layers.{m}``, ``...classifiers.{m}``,
@@ -15,7 +15,7 @@ _EXPERT_PART = re.compile(
 
 
 def _expert_logits(model: nn.Module, x):
-    return model.head.forward_experts(model.extract_feat(x))
+    return model.head.expert_logits(model.extract_feat(x))
 
 
 def multi_expert_costs(
@@ -24,16 +24,18 @@ def multi_expert_costs(
     """Multiply-adds of the shared part and of each expert of a
     multi-expert classifier, for one image.
 
-    Counted by :func:`shike_mm.analysis.complexity.macs_by_module` (the
+    Counted by :func:`~shike_mm.models.utils.macs.macs_by_module` (the
     project's one MAC counter) over ``extract_feat`` and the head's
-    ``forward_experts``, and attributed by module name:
+    ``expert_logits`` (:class:`~shike_mm.protocols.ExpertLogitsHead`), and
+    attributed by module name:
     ``experts.{m}``, ``fusion_layers.{m}``, ``classifiers.{m}`` and
     ``retrain_classifiers.{m}`` belong to expert m (only the classifier
     set in use runs), the router does not run, everything else is shared.
 
     Args:
         model (nn.Module): An ``ImageClassifier`` with a multi-expert
-            backbone and ``MultiExpertFusionHead``.
+            backbone and an :class:`~shike_mm.protocols.ExpertLogitsHead`
+            (``MultiExpertFusionHead``).
         input_shape (Sequence[int]): (C, H, W) of one input image.
 
     Returns:
@@ -47,5 +49,5 @@ def multi_expert_costs(
             m = int(match.group(1))
             experts[m] = experts.get(m, 0) + macs
     shared = counts.get('', 0) - sum(experts.values())
-    num = getattr(model.head, 'num_experts', len(experts))
+    num = model.head.num_experts
     return float(shared), [float(experts.get(m, 0)) for m in range(num)]

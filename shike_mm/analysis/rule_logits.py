@@ -7,6 +7,13 @@ logits of each rule (the model as trained, post-hoc logit adjustment,
 tau-normalised classifiers, each expert alone). Shared by
 ``tools/analysis_tools/prediction_rules.py`` and
 ``tools/analysis_tools/reliability_diagram.py``.
+
+Heads are read through protocols only:
+:class:`~shike_mm.protocols.ExpertLogitsHead` (per-expert logits, the
+fusion rule, the classifiers in use),
+:class:`~shike_mm.protocols.PredictedLogitsHead` (the logits a head
+predicts with), and for tau-normalisation mmpretrain's ``LinearClsHead``
+(its ``fc``) or the head wrapped by ``PostHocAdjustedHead``.
 """
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -15,7 +22,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmpretrain.models.heads import LinearClsHead
 
+from shike_mm.models.heads import PostHocAdjustedHead
+from shike_mm.protocols import ExpertLogitsHead, PredictedLogitsHead
 from .lt_analysis import build_model, load_config, training_class_counts
 
 
@@ -110,8 +120,9 @@ def load_features(config: str,
 # the rules
 # ----------------------------------------------------------------------
 def multi_expert(head: nn.Module) -> bool:
-    """True for a head with per-expert logits (``forward_experts``)."""
-    return callable(getattr(head, 'forward_experts', None))
+    """True for a head with per-expert logits (an
+    :class:`~shike_mm.protocols.ExpertLogitsHead`)."""
+    return isinstance(head, ExpertLogitsHead)
 
 
 def log_prior(class_counts: Sequence[int]) -> torch.Tensor:
@@ -125,7 +136,7 @@ def expert_logits(head: nn.Module, feats) -> torch.Tensor:
     expert, and ``PostHocAdjustedHead`` gives its wrapped head's raw
     logits."""
     if multi_expert(head):
-        return head.forward_experts(feats).float()
+        return head.expert_logits(feats).float()
     return head(feats).float()[None]
 
 
@@ -133,14 +144,8 @@ def expert_logits(head: nn.Module, feats) -> torch.Tensor:
 def predicted_logits(head: nn.Module, feats) -> torch.Tensor:
     """The logits the model predicts with, (N, C): what the head's
     ``predict`` takes the softmax of."""
-    if callable(getattr(head, 'adjusted_logits', None)):
-        return head.adjusted_logits(feats).float()
-    if multi_expert(head):
-        z = head.forward_experts(feats)
-        if getattr(head, 'routing', False):
-            return head.router.predict(head.pre_logits(feats),
-                                       z)[0].float()
-        return z.float().mean(0)
+    if isinstance(head, PredictedLogitsHead):
+        return head.predicted_logits(feats).float()
     return head(feats).float()
 
 
@@ -151,17 +156,16 @@ def linear_classifiers(head: nn.Module,
     tau-normalisation: ``[(classifier, (N, D) input), ...]``, one per
     expert; None when the head's classifier is not ``nn.Linear`` (e.g. a
     cosine classifier)."""
-    inner = getattr(head, 'head', None)
-    if callable(getattr(head, 'adjusted_logits', None)) and inner is not None:
-        head = inner  # PostHocAdjustedHead: the wrapped head
+    if isinstance(head, PostHocAdjustedHead):
+        head = head.head  # the wrapped head
     if multi_expert(head):
-        classifiers = head.retrain_classifiers if head.retraining \
-            else head.classifiers
+        classifiers = head.expert_classifiers
         inputs = head.pre_logits(feats)
-    else:
-        fc = getattr(head, 'fc', None)
-        classifiers = [fc]
+    elif isinstance(head, LinearClsHead):
+        classifiers = [head.fc]
         inputs = [head.pre_logits(feats)]
+    else:
+        return None
     if not all(type(c) is nn.Linear for c in classifiers):
         return None
     return list(zip(classifiers, inputs))
@@ -201,7 +205,7 @@ def rule_logits(data: Features,
     rules, notes = {}, []
     rules['as trained'] = predicted_logits(head, feats)
     experts = expert_logits(head, feats)
-    raw = experts.mean(0)
+    raw = head.fusion(experts) if multi_expert(head) else experts.mean(0)
     for tau in la_taus:
         rules[f'LA tau={tau:g}'] = logit_adjusted(raw, data.class_counts,
                                                   tau)
@@ -216,5 +220,5 @@ def rule_logits(data: Features,
     if multi_expert(head):
         for m in range(experts.shape[0]):
             rules[f'expert {m + 1}'] = experts[m]
-        rules['mean of experts'] = raw
+        rules['mean of experts'] = experts.mean(0)
     return rules, notes

@@ -286,7 +286,7 @@ def build_plain(model, cfg):
         and head.get('classifier', {}).get('type') == 'CosineClassifier')
     if not supported:
         raise ValueError(
-            'tests/plain_shike.py implements the CIFAR '
+            'shike_mm/testing/plain_shike.py implements the CIFAR '
             'SHIKE model only (SHIKEResNet depth 6n+2 with the conv3x3 DKF, '
             'MultiExpertFusionHead with cosine classifiers); '
             f'{cfg.filename} has backbone {dict(backbone)}')

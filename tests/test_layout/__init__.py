@@ -1,0 +1,1 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
