@@ -20,6 +20,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from shike_mm.utils.checkpoint_check import check_checkpoint_path  # noqa: E402,E501
 from shike_mm.utils.runner_cli import build_runner, merge_common_args  # noqa: E402,E501
 from shike_mm.engine.runners import finish_distributed  # noqa: E402
+from shike_mm.engine.stages import resolve_stage_schedule  # noqa: E402
 
 
 def parse_args():
@@ -114,8 +115,9 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.model.head.keep_expert_logits = True
     # The shot groups come from the class counts stored in the checkpoint;
     # ClassCountsHook reads the config's training set only for checkpoints
-    # written without them.
-    return cfg
+    # written without them. The stage recipe is read once, here; the stage
+    # hook puts the head in the mode of the checkpoint's last stage.
+    return resolve_stage_schedule(cfg)
 
 
 def main():

@@ -23,9 +23,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from shike_mm.utils.checkpoint_check import check_checkpoint_path  # noqa: E402,E501
 from shike_mm.utils.runner_cli import build_runner, merge_common_args  # noqa: E402,E501
-from shike_mm.engine.stage_schedule import resolve_stage_schedule  # noqa: E402,E501
+from shike_mm.engine.stages import resolve_stage_schedule  # noqa: E402
 from shike_mm.engine.runners import finish_distributed  # noqa: E402
-from shike_mm.utils.schedule_scaling import rescale_schedule  # noqa: E402
 
 
 def parse_args():
@@ -125,12 +124,9 @@ def merge_args(cfg: Config, args) -> Config:
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
     cfg = merge_common_args(cfg, args)
-    # Stage-relative schedulers become absolute epochs before rescaling, so
-    # that --epochs moves them with the stages' begins.
-    cfg = resolve_stage_schedule(cfg)
-    if args.epochs is not None:
-        cfg = rescale_schedule(cfg, args.epochs)
-    return cfg
+    # The stage recipe is read here, once: stage-relative schedulers become
+    # absolute epochs, then --epochs moves them with the stages' begins.
+    return resolve_stage_schedule(cfg, epochs=args.epochs)
 
 
 def main():

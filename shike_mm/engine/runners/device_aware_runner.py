@@ -9,7 +9,6 @@ from torch import nn
 
 from shike_mm.engine.checkpoint_io import read_last_checkpoint
 from shike_mm.engine.compile_step import compile_train_step
-from shike_mm.engine.stage_schedule import resolve_stage_schedule
 from shike_mm.engine.work_dir_lock import WorkDirLock
 from shike_mm.utils.compile_support import compile_fallback_warning
 from .checkpoint_safety import load_weights, read_checked_checkpoint
@@ -48,13 +47,6 @@ class DeviceAwareRunner(Runner):
     ``runner_type = 'DeviceAwareRunner'`` (the project's default runtime
     does) and ``tools/train.py`` uses it when a config names no runner.
     """
-
-    @classmethod
-    def from_cfg(cls, cfg) -> 'DeviceAwareRunner':
-        """Build from a config whose schedulers may refer to the declared
-        stages (resolved to absolute epochs first, see
-        :func:`~shike_mm.engine.stage_schedule.resolve_stage_schedule`)."""
-        return super().from_cfg(resolve_stage_schedule(cfg))
 
     #: Set while testing, validating or resuming: the checkpoint's tensors
     #: must fit the model (:func:`.checkpoint_safety.load_weights`).
