@@ -23,7 +23,8 @@ from tests.test_engine.test_stage_boundary import (QUICK, TinyModel,
 RIDE = REPO_ROOT / 'configs/ride/ride_r32-3e_fashion-mnist-lt-r100-1k_20e.py'
 PAGE = REPO_ROOT / 'docs' / 'adding_a_method.md'
 
-# Runs tools/train.py in this process with StageRecipe.parse counted.
+# Runs a tool (its path the first argument) in this process with
+# StageRecipe.parse counted.
 COUNTING_LAUNCHER = textwrap.dedent('''
     import atexit, runpy, sys
     from shike_mm.engine.stages.recipe import StageRecipe
@@ -36,8 +37,8 @@ COUNTING_LAUNCHER = textwrap.dedent('''
 
     StageRecipe.parse = classmethod(counted)
     atexit.register(lambda: print(f'STAGE_LIST_PARSES={len(calls)}'))
-    sys.argv = ['tools/train.py'] + sys.argv[1:]
-    runpy.run_path('tools/train.py', run_name='__main__')
+    sys.argv = sys.argv[1:]
+    runpy.run_path(sys.argv[0], run_name='__main__')
 ''')
 
 
@@ -52,18 +53,29 @@ def cifar_root(tmp_path_factory):
 
 @pytest.mark.slow
 def test_train_py_reads_the_stage_list_once(tmp_path, cifar_root, python):
-    """A whole two-stage run with --epochs rescaling: one parse."""
+    """A whole two-stage run with --epochs rescaling: one parse; testing
+    its checkpoint with the config as written (not rescaled): one parse,
+    and the head in the mode of the checkpoint's last stage."""
     from tests.test_engine.test_decoupled_training_e2e import (CONFIG,
                                                                EPOCHS,
                                                                tiny_options)
     opts = tiny_options(cifar_root) + ['val_cfg=None', 'val_dataloader=None',
                                        'val_evaluator=None']
-    run = check_command([python, '-c', COUNTING_LAUNCHER, CONFIG,
-                         '--work-dir', tmp_path, *EPOCHS, '--cfg-options',
-                         *opts])
+    run = check_command([python, '-c', COUNTING_LAUNCHER, 'tools/train.py',
+                         CONFIG, '--work-dir', tmp_path, *EPOCHS,
+                         '--cfg-options', *opts])
     assert "entering stage 'retrain' at epoch 4 (begin 3)" in run.stdout
     assert (tmp_path / 'epoch_6.pth').is_file()
     assert re.findall(r'STAGE_LIST_PARSES=(\d+)', run.stdout) == ['1']
+
+    tested = check_command([
+        python, '-c', COUNTING_LAUNCHER, 'tools/test.py', CONFIG,
+        tmp_path / 'epoch_6.pth', '--work-dir', tmp_path / 'test',
+        '--cfg-options', *opts, 'test_evaluator.many_shot_thr=30',
+        'test_evaluator.few_shot_thr=10'])
+    assert ("the checkpoint (epoch 6) was trained in stage 'retrain': head "
+            "mode 'retrain'") in tested.stdout
+    assert re.findall(r'STAGE_LIST_PARSES=(\d+)', tested.stdout) == ['1']
 
 
 @pytest.mark.slow
