@@ -88,6 +88,25 @@ class EpochAware:
             f'{type(self).__name__} must implement set_epoch')
 
 
+class EpochValued:
+    """A component with constructor arguments that are epochs.
+
+    Caller: :func:`shike_mm.engine.stages.rescale` (``tools/train.py
+    --epochs N``, ``tools/compare.py --epochs N``), which finds the class
+    of each config entry under ``model`` and ``custom_hooks`` through the
+    registry by its ``type`` and moves the arguments named in
+    :attr:`epoch_valued_args` with the rest of the schedule; it also
+    refuses values that are not 0-based epoch indices (None is kept).
+
+    Implementers set the class attribute (inheriting this class is
+    optional; the attribute is what is read): ``LDAMLoss`` and
+    ``RIDELoss`` (``drw_epoch``).
+    """
+
+    #: Names of the ``__init__`` arguments that hold a 0-based epoch.
+    epoch_valued_args: Tuple[str, ...] = ()
+
+
 class NamedLoss:
     """A loss that names the key under which a head logs it.
 
@@ -376,7 +395,7 @@ class HeadMode:
 
 
 __all__ = [
-    'ClassCountsConsumer', 'EpochAware', 'ExpertCostsConsumer',
+    'ClassCountsConsumer', 'EpochAware', 'EpochValued', 'ExpertCostsConsumer',
     'ExpertLogitsHead', 'FusionRule', 'HeadMode', 'LogitScaleConsumer',
     'MultiExpertLoss', 'NamedLoss', 'PredictedLogitsHead', 'StagedHead'
 ]

@@ -66,9 +66,8 @@ from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
 import shike_mm  # noqa: F401  (registers shike-mm modules)
-from shike_mm.engine import freeze_for_stage
 from shike_mm.engine.compile_step import compile_train_step
-from shike_mm.engine.stages import find_stage_hook_cfg, parse_stages
+from shike_mm.engine.stages import apply_stage, stage_recipe_of
 from shike_mm.protocols import ClassCountsConsumer
 from shike_mm.testing.shike_reference import (build_reference_step,
                                               cpu_cuda_calls, load_reference)
@@ -204,16 +203,14 @@ def build_optim(model, cfg, args, device):
 
 def enter_retraining_stage(model, cfg):
     """Put ``model`` in the config's first declared stage (SHIKE: classifier
-    retraining) as ``StageSwitchHook`` does when the stage starts: the
-    head's mode and :func:`~shike_mm.engine.freeze_for_stage`."""
-    hook_cfg = find_stage_hook_cfg(cfg)
-    if hook_cfg is None:
+    retraining) as ``StageSwitchHook`` does when the stage starts
+    (:func:`~shike_mm.engine.stages.apply_stage`: the head's mode and the
+    trainable set)."""
+    recipe = stage_recipe_of(cfg)
+    if recipe is None:
         raise SystemExit('--stage 2 needs a config with a StageSwitchHook '
                          '(a decoupled schedule)')
-    stage = parse_stages(hook_cfg['stages'])[0]
     head = model.head
-    if stage['head_mode'] is not None:
-        head.set_mode(stage['head_mode'])
     loss = getattr(head, 'retrain_loss_module', None)
     if isinstance(loss, ClassCountsConsumer):
         # exponential long-tail profile (imbalance 100); only the values
@@ -221,7 +218,7 @@ def enter_retraining_stage(model, cfg):
         n = head.num_classes
         loss.set_class_counts(
             [max(1, int(500 * 0.01**(c / max(n - 1, 1)))) for c in range(n)])
-    freeze_for_stage(model, stage['trainable'])
+    apply_stage(model, recipe.stages[0])
 
 
 def count_params(module):

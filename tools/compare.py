@@ -10,7 +10,7 @@ write a markdown table of the results.
 
 For every config and seed the resolved config (``--cfg-options``, the seed
 and, with ``--epochs``, the schedule rescaled by
-``shike_mm.utils.schedule_scaling.rescale_schedule``) is written to
+``shike_mm.engine.stages.resolve_stage_schedule``) is written to
 ``<work-root>/<config name>/seed<seed>-<key>/config.py`` and trained there
 with ``tools/train.py``. ``<key>`` hashes the package code (``shike_mm/``
 and ``tools/train.py``), the resolved config, the seed and the budget, so a
@@ -90,15 +90,9 @@ def load_config(config: str, cfg_options=None, seed=None, epochs=None):
         cfg.merge_from_dict(parsed.opts)
     if seed is not None:
         cfg.randomness = dict(cfg.get('randomness', {}), seed=seed)
-    if epochs is not None:
-        try:
-            from shike_mm.utils.schedule_scaling import rescale_schedule
-        except ImportError as err:
-            raise SystemExit(
-                '--epochs needs shike_mm.utils.schedule_scaling.'
-                f'rescale_schedule, which this checkout lacks ({err})')
-        cfg = rescale_schedule(cfg, epochs) or cfg
-    return cfg
+    from shike_mm.engine.stages import resolve_stage_schedule
+    # the stage recipe, read once; --epochs rescales it with the schedule
+    return resolve_stage_schedule(cfg, epochs=epochs)
 
 
 def describe(cfg):

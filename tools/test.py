@@ -15,6 +15,7 @@ from mmengine.config import Config, DictAction
 
 from shike_mm.engine.checkpoint import check_checkpoint_path
 from shike_mm.engine.runners import finish_distributed
+from shike_mm.engine.stages import resolve_stage_schedule
 from shike_mm.utils.runner_cli import build_runner, merge_common_args
 
 
@@ -110,8 +111,9 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.model.head.keep_expert_logits = True
     # The shot groups come from the class counts stored in the checkpoint;
     # ClassCountsHook reads the config's training set only for checkpoints
-    # written without them.
-    return cfg
+    # written without them. The stage recipe is read once, here; the stage
+    # hook puts the head in the mode of the checkpoint's last stage.
+    return resolve_stage_schedule(cfg)
 
 
 def main():

@@ -22,10 +22,9 @@ from shike_mm.engine.checkpoint import check_checkpoint_path
 from shike_mm.engine.checkpoint.file_io import read_last_checkpoint
 from shike_mm.engine.hooks.compile_hook import compile_as_hook
 from shike_mm.engine.runners import finish_distributed
-from shike_mm.engine.stage_schedule import resolve_stage_schedule
+from shike_mm.engine.stages import resolve_stage_schedule
 from shike_mm.engine.work_dir_lock import work_dir_lock
 from shike_mm.utils.runner_cli import build_runner, merge_common_args
-from shike_mm.utils.schedule_scaling import rescale_schedule
 
 
 def parse_args():
@@ -125,11 +124,9 @@ def merge_args(cfg: Config, args) -> Config:
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
     cfg = merge_common_args(cfg, args)
-    # Stage-relative schedulers become absolute epochs before rescaling, so
-    # that --epochs moves them with the stages' begins.
-    cfg = resolve_stage_schedule(cfg)
-    if args.epochs is not None:
-        cfg = rescale_schedule(cfg, args.epochs)
+    # The stage recipe is read here, once: stage-relative schedulers become
+    # absolute epochs, then --epochs moves them with the stages' begins.
+    cfg = resolve_stage_schedule(cfg, epochs=args.epochs)
     # the runner compiles through a hook that can fall back to eager mode
     return compile_as_hook(cfg)
 

@@ -12,6 +12,8 @@ from mmengine.dataset import Compose
 from mmengine.runner import Runner
 from mmpretrain.registry import DATASETS
 
+from ..engine.stages import resolve_stage_schedule
+
 
 class SyntheticDataset(torch.utils.data.Dataset):
     """Random uint8 images and labels through a training pipeline.
@@ -108,4 +110,4 @@ def load_config(args) -> Config:
         cfg.train_dataloader.batch_size = args.batch_size
     if args.threads:
         torch.set_num_threads(args.threads)
-    return cfg
+    return resolve_stage_schedule(cfg)  # the stage recipe, read once

@@ -101,7 +101,8 @@ def build_runner(cfg: Config):
     Args:
         cfg (Config): A complete config.
     """
-    import shike_mm  # noqa: F401  registers components and safe globals
+    # Importing this module ran ``shike_mm/__init__.py``, which registers
+    # every component and the checkpoint safe globals.
     from mmpretrain.registry import RUNNERS
     if 'runner_type' not in cfg:
         cfg.runner_type = DEFAULT_RUNNER

@@ -69,7 +69,7 @@ def data_roots(tmp_path_factory):
 
 
 def _tiny_cfg(config, data_roots, work_dir):
-    from shike_mm.engine.stage_schedule import resolve_stage_schedule
+    from shike_mm.engine.stages import resolve_stage_schedule
     cfg = resolve_stage_schedule(Config.fromfile(str(REPO_ROOT / config)))
     inner = cfg.train_dataloader.dataset.dataset
     redirect_data_root(cfg, data_roots[inner.type])
@@ -140,7 +140,7 @@ def _epoch_lrs(cfg, epochs):
     from mmengine.optim import build_optim_wrapper
     from mmpretrain.registry import PARAM_SCHEDULERS
 
-    from shike_mm.engine.stage_schedule import resolve_stage_schedule
+    from shike_mm.engine.stages import resolve_stage_schedule
     cfg = resolve_stage_schedule(cfg)
     wrapper = build_optim_wrapper(torch.nn.Linear(2, 2), cfg.optim_wrapper)
     schedulers = [

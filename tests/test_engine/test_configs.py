@@ -106,7 +106,7 @@ def test_config_builds(config, data_roots):
     import shike_mm  # noqa: F401
     from mmpretrain.registry import DATASETS, MODELS, PARAM_SCHEDULERS
 
-    from shike_mm.engine.stage_schedule import resolve_stage_schedule
+    from shike_mm.engine.stages import resolve_stage_schedule
     cfg = resolve_stage_schedule(Config.fromfile(str(REPO_ROOT / config)))
 
     kind = dataset_kind(cfg.train_dataloader.dataset)

@@ -28,7 +28,7 @@ def epoch_lrs(config, epochs):
     import shike_mm  # noqa: F401
     from mmpretrain.registry import PARAM_SCHEDULERS
 
-    from shike_mm.engine.stage_schedule import resolve_stage_schedule
+    from shike_mm.engine.stages import resolve_stage_schedule
     cfg = resolve_stage_schedule(Config.fromfile(str(REPO_ROOT / config)))
     model = torch.nn.Linear(2, 2)
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)

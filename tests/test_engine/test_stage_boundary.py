@@ -19,12 +19,12 @@ from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 
-from shike_mm.engine import freeze_for_stage, stage_at
 from shike_mm.engine.hooks import StageSwitchHook
-from shike_mm.engine.stage_schedule import (resolve_param_schedulers,
-                                            resolve_stage_schedule)
+from shike_mm.engine.stages import (StageRecipe, boundary_map,
+                                    freeze_for_stage, rescale_schedule,
+                                    resolve_param_schedulers,
+                                    resolve_stage_schedule, stage_at)
 from shike_mm.protocols import StagedHead
-from shike_mm.utils.schedule_scaling import boundary_map, rescale_schedule
 from tests.conftest import REPO_ROOT, run_command
 
 QUICK = REPO_ROOT / 'configs/shike/shike_r32_fashion-mnist-lt-r100-1k_20e.py'
@@ -110,7 +110,8 @@ def test_configs_agree_with_their_hook():
 
 def test_stage_at_follows_the_declared_begins():
     stages = [dict(name='retrain', begin=180), dict(name='router', begin=200)]
-    assert [stage_at(stages, e) for e in (0, 179, 180, 199, 200, 204)] == [
+    recipe = StageRecipe.parse(stages)
+    assert [stage_at(recipe, e) for e in (0, 179, 180, 199, 200, 204)] == [
         0, 0, 1, 1, 2, 2]
     hook = StageSwitchHook(stages=stages)
     assert hook.names == ['representation', 'retrain', 'router']
@@ -227,7 +228,9 @@ def test_the_stage_follows_the_epoch_not_the_weights():
     epoch."""
     runner = fake_runner(epoch=0)
     runner.model.head.set_mode('router')  # as restored from the buffers
-    hook = hook_of(runner)
+    # (a trainable prefix of the stand-in model: every stage's prefixes
+    # are checked against the model before training)
+    hook = hook_of(runner, trainable=('head.fc', ))
     hook.before_train(runner)
     assert runner.model.head.mode == 'experts' and hook.current == 0
     assert "left the head in mode 'router'; it is set to 'experts'" in \
@@ -293,6 +296,7 @@ def test_scheduler_stage_references_resolve_once():
         dict(type='CosineAnnealingLR', stage=1, begin=1),
         dict(type='LinearLR', begin=0, end=3),
     ]
+    stages = StageRecipe.parse(stages)
     resolved = resolve_param_schedulers(scheds, stages, 20)
     assert [(s['begin'], s['end']) for s in resolved] == [
         (2, 16), (16, 18), (17, 20), (0, 3)]
@@ -315,11 +319,12 @@ def test_scheduler_stage_references_resolve_once():
 
 
 def test_runner_from_cfg_resolves_a_raw_config(tmp_path):
-    """``Runner.from_cfg`` of the config as written (stage references
-    unresolved) builds the same absolute schedule as tools/train.py."""
+    """``Runner.from_cfg`` of the config as loaded (stage references
+    resolved once, by ``resolve_stage_schedule``, as tools/train.py does)
+    builds the same absolute schedule as tools/train.py."""
     import shike_mm  # noqa: F401
     from mmpretrain.registry import RUNNERS
-    cfg = Config.fromfile(str(QUICK))
+    cfg = resolve_stage_schedule(Config.fromfile(str(QUICK)))
     cfg.work_dir = str(tmp_path)
     runner = RUNNERS.build(cfg)
     assert type(runner).__name__ == 'DeviceAwareRunner'
@@ -350,8 +355,8 @@ def test_boundary_map_keeps_boundaries_apart():
 def test_rescale_schedule_moves_every_epoch_value_together():
     from mmpretrain.registry import PARAM_SCHEDULERS
     cfg = Config.fromfile(str(QUICK))
-    cfg.model.head.retrain_loss = dict(type='BalancedSoftmaxLoss',
-                                       drw_epoch=16)  # an epoch in the model
+    # an epoch in the model, declared by the loss (LDAMLoss.epoch_valued_args)
+    cfg.model.head.retrain_loss = dict(type='LDAMLoss', drw_epoch=16)
     scaled = rescale_schedule(cfg, 60)
     assert cfg.train_cfg.max_epochs == 20  # the input is untouched
     assert scaled.train_cfg.max_epochs == 60

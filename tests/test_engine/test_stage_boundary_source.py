@@ -13,7 +13,7 @@ import pytest
 from mmengine.config import Config
 
 from shike_mm.engine.hooks import StageSwitchHook
-from shike_mm.engine.stage_schedule import _lr_table
+from shike_mm.engine.stages.checks import _lr_table
 from tests.conftest import REPO_ROOT
 
 SCHEDULES = REPO_ROOT / 'configs/_base_/schedules'
@@ -149,8 +149,8 @@ def test_moving_the_begin_moves_schedulers_epochs_and_checks(
                              str(epochs // 2))
     assert halved.train_cfg.max_epochs == epochs // 2
     stages = check(halved).stages
-    scaled = stages[index]['begin']
+    scaled = stages[index].begin
     assert scaled < epochs // 2
     assert scaled in [s['begin'] for s in halved.param_scheduler]
-    assert not any(s['begin'] < st['begin'] < s['end']
+    assert not any(s['begin'] < st.begin < s['end']
                    for s in halved.param_scheduler for st in stages)

@@ -33,16 +33,6 @@ LAYERS = {
 #: libraries may use each other. L1 packages never import each other.
 SIBLINGS_ALLOWED = {0: True, 1: False, 2: True, 3: True}
 
-#: Imports that other parts of the redesign remove, with the reason; the
-#: test fails for any import not listed here.
-PENDING = {
-    # the stage recipe's one home replaces this lazy import
-    ('shike_mm.utils.schedule_scaling', 'shike_mm.engine.stage_schedule'),
-    # building the runner (registering everything) is L3 work, done for the
-    # tools; it leaves utils with the runner's redesign
-    ('shike_mm.utils.runner_cli', 'shike_mm'),
-}
-
 
 def module_name(path: Path, root: Path = REPO_ROOT) -> str:
     """The dotted name of the module at ``path`` under ``root``."""
@@ -105,7 +95,7 @@ def violations(package: Path = PACKAGE):
             if target != 'shike_mm' and not target.startswith('shike_mm.'):
                 continue
             dst_unit = unit_of(target)
-            if dst_unit == src_unit or (source, target) in PENDING:
+            if dst_unit == src_unit:
                 continue
             where = f'{path.relative_to(root)}:{line}'
             if src_unit == 'shike_mm.protocols':
@@ -128,15 +118,6 @@ def violations(package: Path = PACKAGE):
 def test_every_module_imports_only_downward():
     problems = violations()
     assert not problems, '\n'.join(problems)
-
-
-def test_pending_exceptions_are_real_imports():
-    """Each exception names an import that still exists: drop it from
-    PENDING once the import is gone."""
-    present = {(module_name(p), t)
-               for p in PACKAGE.rglob('*.py') for _, t in shike_imports(p)}
-    stale = sorted(PENDING - present)
-    assert not stale, f'drop from PENDING, the import is gone: {stale}'
 
 
 @pytest.mark.parametrize('source, target, expected', [

@@ -147,7 +147,7 @@ def test_boundary_variable_is_gone(tmp_path, python):
 
 def test_rescale_refuses_bad_epoch_values_and_keeps_none():
     from mmengine.config import Config
-    from shike_mm.utils.schedule_scaling import rescale_schedule
+    from shike_mm.engine.stages import rescale_schedule
     cfg = Config.fromfile(SHIKE_QUICK)
     cfg.model.head.loss.drw_epoch = None  # "no re-weighting" is accepted
     assert rescale_schedule(cfg, 10).custom_hooks[0].stages[0].begin == 7

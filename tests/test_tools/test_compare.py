@@ -112,7 +112,7 @@ def test_single_seed_and_errors(compare, tmp_path, fm_root):
 def test_epochs_needs_rescale_schedule(compare, tmp_path, fm_root,
                                        monkeypatch):
     try:
-        import shike_mm.utils.schedule_scaling  # noqa: F401
+        import shike_mm.engine.stages  # noqa: F401
     except ImportError:
         with pytest.raises(SystemExit, match='rescale_schedule'):
             compare.main([CONFIGS[0], '--work-root', str(tmp_path),

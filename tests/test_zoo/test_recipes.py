@@ -96,7 +96,7 @@ def epoch_lrs(cfg, epochs):
     import shike_mm  # noqa: F401
     from mmpretrain.registry import PARAM_SCHEDULERS
 
-    from shike_mm.engine.stage_schedule import resolve_stage_schedule
+    from shike_mm.engine.stages import resolve_stage_schedule
     cfg = resolve_stage_schedule(cfg)
     optim_wrapper = build_optim_wrapper(torch.nn.Linear(2, 2),
                                         cfg.optim_wrapper)

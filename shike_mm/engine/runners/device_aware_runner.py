@@ -5,7 +5,6 @@ from mmengine.runner import Runner
 from mmpretrain.registry import RUNNERS
 from torch import nn
 
-from shike_mm.engine.stage_schedule import resolve_stage_schedule
 from ..checkpoint.loading import runner_load_checkpoint
 from .distributed_setup import (default_wrapper_cfg, init_cpu_process_group,
                                 needs_cpu_process_group)
@@ -36,13 +35,6 @@ class DeviceAwareRunner(Runner):
     default runtime does) and ``tools/train.py`` uses it when a config
     names no runner.
     """
-
-    @classmethod
-    def from_cfg(cls, cfg) -> 'DeviceAwareRunner':
-        """Build from a config whose schedulers may refer to the declared
-        stages (resolved to absolute epochs first, see
-        :func:`~shike_mm.engine.stage_schedule.resolve_stage_schedule`)."""
-        return super().from_cfg(resolve_stage_schedule(cfg))
 
     def setup_env(self, env_cfg: Dict) -> None:
         """Initialise a gloo process group on CPU-only machines, then run

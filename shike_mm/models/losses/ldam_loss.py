@@ -170,6 +170,8 @@ class LDAMLoss(ClassCountBuffer, EpochAware, nn.Module):
         loss_weight (float): Weight of the loss. Defaults to 1.0.
     """
 
+    epoch_valued_args = ('drw_epoch', )  # EpochValued: --epochs moves it
+
     def __init__(self,
                  class_counts: Optional[Sequence[int]] = None,
                  max_m: float = 0.5,

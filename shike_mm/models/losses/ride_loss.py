@@ -108,6 +108,8 @@ class RIDELoss(MultiExpertLoss, ClassCountsConsumer, EpochAware,
             Defaults to 'loss_ride'.
     """
 
+    epoch_valued_args = ('drw_epoch', )  # EpochValued: --epochs moves it
+
     def __init__(self,
                  class_counts: Optional[Sequence[int]] = None,
                  max_m: float = 0.5,

@@ -1,82 +1,73 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
-"""Rescale a config's training schedule to another number of epochs.
+"""Rescale a resolved training schedule to another number of epochs.
 
 A long-tail recipe has several epoch values that must move together: the
 end of training, the begin / end of every by-epoch LR scheduler (and the
-milestones of step schedules), the stage begins of ``StageSwitchHook``
-(``custom_hooks.N.stages.M.begin``), the epoch from which a loss re-weights
-(``drw_epoch``, ``reweight_epoch``), validation and checkpoint intervals.
-Changing one of them alone gives a silently different run; this module
-changes all of them with one rule, so that a comparison at another budget
-keeps each recipe's shape. Schedulers that refer to a stage
-(:mod:`shike_mm.engine.stage_schedule`) are resolved to absolute epochs
-first, so they move with the stage's ``begin``.
+milestones of step schedules), the stages' begins, the epoch from which a
+loss re-weights, validation and checkpoint intervals. Changing one of them
+alone gives a silently different run; :func:`rescale` changes all of them
+with one rule, so that a comparison at another budget keeps each recipe's
+shape.
+
+The epoch-valued settings of a component are declared by the component:
+a registered class lists the names of its epoch arguments in the class
+attribute ``epoch_valued_args`` (:class:`~shike_mm.protocols.EpochValued`),
+found through the registry by the config's ``type``.
 """
 from typing import Dict, Iterator, List, Tuple
 
-from mmengine.config import Config
+from mmpretrain.registry import HOOKS, MODELS
 
-#: Keys holding an epoch anywhere inside ``model`` and ``custom_hooks``
-#: (loss re-weighting); the stages' ``begin`` of a ``StageSwitchHook`` are
-#: epochs too (:func:`_epoch_entries`).
-EPOCH_KEYS = ('drw_epoch', 'reweight_epoch')
+from .recipe import StageRecipe
+from .schedule import as_list
 
 
-def _epoch_fields(cfg: Config) -> Iterator[Tuple[dict, str]]:
-    """Yield ``(container, key)`` for every epoch value of the schedule
-    except scheduler fields (handled separately): the integer ones of
-    :func:`_epoch_entries` (:func:`check_epoch_values` refuses the
-    others)."""
-    for node, key, _ in _epoch_entries(cfg):
-        if isinstance(node[key], int) and not isinstance(node[key], bool):
-            yield node, key
+def _declared(kind, registry) -> Tuple[str, ...]:
+    """The ``epoch_valued_args`` of the class named by a config ``type``
+    (a registered name or the class itself); () when unknown."""
+    cls = kind if isinstance(kind, type) else (
+        registry.get(kind) if isinstance(kind, str) else None)
+    return tuple(getattr(cls, 'epoch_valued_args', ()) or ())
 
 
-def _epoch_entries(cfg: Config) -> Iterator[Tuple[dict, str, str]]:
-    """Yield ``(container, key, label)`` for every epoch key of ``cfg``
-    (see :data:`EPOCH_KEYS`) and every stage ``begin`` of a
-    ``StageSwitchHook``, whatever its value; ``label`` formats the value
-    for a message, e.g. ``StageSwitchHook stage 'retrain' begin={}
-    (custom_hooks.0.stages.0.begin)``."""
+def epoch_entries(cfg) -> Iterator[Tuple[dict, str, str]]:
+    """Yield ``(container, key, label)`` for every epoch-valued argument
+    declared by a component of ``cfg.model`` (looked up in ``MODELS``) or
+    ``cfg.custom_hooks`` (``HOOKS``), whatever its value; ``label`` formats
+    the value for a message, e.g. ``LDAMLoss drw_epoch={}
+    (model.head.loss.drw_epoch)``."""
 
-    def walk(node, path):
+    def walk(node, path, registry):
         if isinstance(node, dict):
-            owner = node.get('type')
+            kind = node.get('type')
+            declared = _declared(kind, registry)
+            owner = kind if isinstance(kind, str) else getattr(
+                kind, '__name__', '')
             for key, value in node.items():
                 where = f'{path}.{key}'
-                if owner == 'StageSwitchHook' and key == 'stages':
-                    for i, stage in enumerate(value or []):
-                        if 'begin' in stage:
-                            yield stage, 'begin', (
-                                f'StageSwitchHook stage '
-                                f"{stage.get('name')!r} begin={{}} "
-                                f'({where}.{i}.begin)')
-                elif key in EPOCH_KEYS:
-                    label = f'{where}={{}}' if not isinstance(
-                        owner, str) else f'{owner} {key}={{}} ({where})'
-                    yield node, key, label
+                if key in declared:
+                    yield node, key, f'{owner} {key}={{}} ({where})'
                 else:
-                    yield from walk(value, where)
+                    yield from walk(value, where, registry)
         elif isinstance(node, (list, tuple)):
             for i, item in enumerate(node):
-                yield from walk(item, f'{path}.{i}')
+                yield from walk(item, f'{path}.{i}', registry)
 
-    yield from walk(cfg.get('model', {}), 'model')
-    yield from walk(cfg.get('custom_hooks', []), 'custom_hooks')
+    yield from walk(cfg.get('model', {}), 'model', MODELS)
+    yield from walk(cfg.get('custom_hooks', []), 'custom_hooks', HOOKS)
 
 
-def check_epoch_values(cfg: Config) -> None:
-    """Refuse epoch values (:data:`EPOCH_KEYS`) that are not 0-based epoch
-    indices, naming the field, before a schedule is rescaled (a negative
-    one would otherwise be mapped like an epoch boundary and reported as
-    a rescaling problem, or silently moved to epoch 0). ``None`` (e.g. no
-    re-weighting) is accepted.
+def check_epoch_values(cfg) -> None:
+    """Refuse declared epoch values that are not 0-based epoch indices,
+    naming the field, before a schedule is rescaled (a negative one would
+    otherwise be mapped like an epoch boundary, or silently moved to epoch
+    0). ``None`` (e.g. no re-weighting) is accepted.
 
     Raises:
         ValueError: Naming the field, its value and the valid range.
     """
     max_epochs = (cfg.get('train_cfg', None) or {}).get('max_epochs', None)
-    for node, key, label in _epoch_entries(cfg):
+    for node, key, label in epoch_entries(cfg):
         value = node[key]
         if value is None:
             continue
@@ -88,13 +79,6 @@ def check_epoch_values(cfg: Config) -> None:
                 f'{label.format(repr(value))} is not valid: it must be a '
                 f'whole number >= 0 (a 0-based epoch index{bound}). Fix it '
                 'before rescaling the schedule (tools/train.py --epochs).')
-
-
-def _schedulers(cfg: Config) -> List[dict]:
-    scheds = cfg.get('param_scheduler', None) or []
-    if isinstance(scheds, dict):
-        scheds = [scheds]
-    return [s for s in scheds if s.get('by_epoch', True)]
 
 
 def boundary_map(points: List[int], old: int, new: int) -> Dict[int, int]:
@@ -130,44 +114,42 @@ def boundary_map(points: List[int], old: int, new: int) -> Dict[int, int]:
     return dict(zip(points, mapped))
 
 
-def rescale_schedule(cfg: Config, max_epochs: int) -> Config:
-    """Return a copy of ``cfg`` whose schedule lasts ``max_epochs`` epochs.
+def rescale(cfg, recipe: StageRecipe,
+            max_epochs: int) -> Tuple[object, StageRecipe]:
+    """Rescale a config whose schedulers hold absolute epochs, and its
+    recipe, to ``max_epochs`` epochs, in place.
 
     Every epoch boundary (0, the scheduler begins / ends / milestones, the
-    stages' begins and re-weighting epochs, the end) is mapped
+    stages' begins, declared epoch values, the end) is mapped
     proportionally with :func:`boundary_map`, so each stage keeps its
     fraction of the run; a cosine's ``T_max`` keeps its ratio to its
     scheduler's length; validation and checkpoint intervals scale (at least
     1). Iteration-based schedulers are left alone.
 
     Args:
-        cfg (Config): A complete, loaded config (``train_cfg.max_epochs``).
+        cfg (Config): A loaded config, stage references resolved
+            (:func:`.config.resolve_stage_schedule`); modified.
+        recipe (StageRecipe): Its stages.
         max_epochs (int): The new number of epochs.
 
     Returns:
-        Config: The rescaled copy; ``cfg`` itself is unchanged.
+        tuple: ``(cfg, rescaled recipe)``.
 
     Raises:
-        ValueError: If an epoch value (a stage's ``begin``, ``drw_epoch``,
-            ``reweight_epoch``) is not a whole number >= 0, naming it; or
-            if ``max_epochs`` cannot hold the boundaries apart.
+        ValueError: If ``max_epochs`` cannot hold the boundaries apart, or
+            the config is not epoch-based.
     """
-    if not isinstance(max_epochs, int) or max_epochs < 1:
-        raise ValueError(f'max_epochs must be a positive integer, got '
-                         f'{max_epochs!r}')
-    # Stage-relative schedulers first (a copy; idempotent), so that their
-    # epochs move with the stages' begins.
-    from shike_mm.engine.stage_schedule import resolve_stage_schedule
-    cfg = resolve_stage_schedule(cfg)
     old = cfg.train_cfg.get('max_epochs', None)
     if not cfg.train_cfg.get('by_epoch', True) or old is None:
-        raise ValueError('rescale_schedule needs an epoch-based train_cfg '
-                         'with max_epochs')
+        raise ValueError('rescaling needs an epoch-based train_cfg with '
+                         'max_epochs')
     if old == max_epochs:
-        return cfg
-    check_epoch_values(cfg)
-    scheds = _schedulers(cfg)
-    fields = list(_epoch_fields(cfg))
+        return cfg, recipe
+    scheds = [s for s in as_list(cfg.get('param_scheduler', None))
+              if s.get('by_epoch', True)]
+    fields = [(node, key) for node, key, _ in epoch_entries(cfg)
+              if isinstance(node[key], int)
+              and not isinstance(node[key], bool)]
     points = {0, old}
     for s in scheds:
         begin = s.get('begin', 0)
@@ -175,6 +157,7 @@ def rescale_schedule(cfg: Config, max_epochs: int) -> Config:
         points.update((begin, end))
         points.update(begin + m for m in s.get('milestones', []))
     points.update(node[key] for node, key in fields if node[key] <= old)
+    points.update(stage.begin for stage in recipe.stages)
     mapping = boundary_map(sorted(points), old, max_epochs)
 
     for s in scheds:
@@ -202,4 +185,4 @@ def rescale_schedule(cfg: Config, max_epochs: int) -> Config:
             and 'interval' in checkpoint and checkpoint.interval > 0:
         checkpoint.interval = max(
             1, round(checkpoint.interval * max_epochs / old))
-    return cfg
+    return cfg, recipe.with_begins(mapping)
