@@ -28,8 +28,8 @@ from mmengine.config import Config, DictAction  # noqa: E402
 
 import shike_mm  # noqa: E402,F401  registers components and safe globals
 from shike_mm.datasets import get_class_counts  # noqa: E402
-from shike_mm.evaluation.metrics.long_tail_accuracy import \
-    LongTailAccuracy  # noqa: E402
+from shike_mm.structures import (FEW_SHOT_THR, MANY_SHOT_THR,  # noqa: E402
+                                 shot_groups)
 
 GROUPS = ('many', 'medium', 'few')
 GROUP_COLOURS = dict(many='#4C72B0', medium='#55A868', few='#C44E52')
@@ -293,15 +293,9 @@ def per_class_accuracy(logits: np.ndarray, labels: np.ndarray,
         return np.where(seen > 0, hits / seen * 100., np.nan)
 
 
-def shot_groups(class_counts: Sequence[int], many_shot_thr: int = 100,
-                few_shot_thr: int = 20) -> Dict[str, np.ndarray]:
-    """``LongTailAccuracy.shot_groups``: bool (C, ) mask per group."""
-    return LongTailAccuracy.shot_groups(class_counts, many_shot_thr,
-                                        few_shot_thr)
-
-
-def group_of(class_counts: Sequence[int], many_shot_thr: int = 100,
-             few_shot_thr: int = 20) -> List[str]:
+def group_of(class_counts: Sequence[int],
+             many_shot_thr: int = MANY_SHOT_THR,
+             few_shot_thr: int = FEW_SHOT_THR) -> List[str]:
     """The group name of every class."""
     groups = shot_groups(class_counts, many_shot_thr, few_shot_thr)
     return [next(g for g in GROUPS if groups[g][c])
@@ -349,8 +343,10 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
     return '\n'.join([line(cells[0]), sep] + [line(r) for r in cells[1:]])
 
 
-def shade_groups(ax, class_counts: Sequence[int], many_shot_thr: int = 100,
-                 few_shot_thr: int = 20) -> None:
+def shade_groups(ax,
+                 class_counts: Sequence[int],
+                 many_shot_thr: int = MANY_SHOT_THR,
+                 few_shot_thr: int = FEW_SHOT_THR) -> None:
     """Shade the few / medium / many-shot count ranges of a log-x axis."""
     lo = max(min(class_counts), 1) / 1.5
     hi = max(max(class_counts), 1) * 1.5

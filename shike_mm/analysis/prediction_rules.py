@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..structures import ClassCounts
 from .lt_analysis import build_model, load_config, training_class_counts
 
 
@@ -76,7 +77,8 @@ def checkpoint_class_counts(checkpoint: str) -> Optional[List[int]]:
     ckpt = torch.load(checkpoint, map_location='cpu', weights_only=True)
     counts = (ckpt.get('meta') or {}).get('class_counts') if isinstance(
         ckpt, dict) else None
-    return None if counts is None else [int(c) for c in counts]
+    return None if counts is None else ClassCounts.of(
+        counts, where=f'{checkpoint}: meta.class_counts').tolist()
 
 
 def load_features(config: str,
@@ -116,8 +118,7 @@ def multi_expert(head: nn.Module) -> bool:
 
 def log_prior(class_counts: Sequence[int]) -> torch.Tensor:
     """``log(n_c / sum_j n_j)``, counts clamped to >= 1, (C, ) float64."""
-    counts = torch.tensor(class_counts, dtype=torch.float64).clamp(min=1)
-    return (counts / counts.sum()).log()
+    return ClassCounts.of(class_counts).log_prior
 
 
 def expert_logits(head: nn.Module, feats) -> torch.Tensor:

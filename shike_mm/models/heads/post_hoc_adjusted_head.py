@@ -9,7 +9,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch.func import functional_call
 
-from ..utils.class_count_buffer import ClassCountBuffer, check_class_counts
+from ..utils.class_count_buffer import ClassCountBuffer
 from ..utils.expert_logits import upcast_logits
 
 
@@ -124,8 +124,7 @@ class PostHocAdjustedHead(ClassCountBuffer, BaseModule):
             counts (Sequence[int] | Tensor): Training images per class,
                 shape (C, ).
         """
-        counts = check_class_counts(counts).clamp(min=1)
-        self._store_count_buffer((counts / counts.sum()).log())
+        self._store_count_buffer(self._class_counts(counts).log_prior)
 
     # ------------------------------------------------------------------
     # forward

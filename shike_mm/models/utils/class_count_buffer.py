@@ -1,29 +1,29 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch
 
 from ...protocols import ClassCountsConsumer
+from ...structures import ClassCounts
 
 
-def check_class_counts(counts: Sequence[int]) -> torch.Tensor:
+def check_class_counts(counts, where: str = 'class counts') -> torch.Tensor:
     """Validate training images per class and return them as float64.
 
+    The validation is :meth:`shike_mm.structures.ClassCounts.of`'s.
+
     Args:
-        counts (Sequence[int] | Tensor): One non-negative count per class.
+        counts (ClassCounts | Sequence[int] | Tensor): One non-negative
+            count per class.
+        where (str): Names the value in errors.
 
     Returns:
         Tensor: Shape (C, ), float64.
 
     Raises:
-        ValueError: For no class or a negative count.
+        ValueError: See :meth:`~shike_mm.structures.ClassCounts.of`.
     """
-    counts = torch.as_tensor(counts, dtype=torch.float64).flatten()
-    if counts.numel() == 0:
-        raise ValueError('class counts must not be empty')
-    if (counts < 0).any():
-        raise ValueError('class counts must be non-negative')
-    return counts
+    return ClassCounts.of(counts, where=where).tensor(torch.float64)
 
 
 class ClassCountBuffer(ClassCountsConsumer):
@@ -78,6 +78,11 @@ class ClassCountBuffer(ClassCountsConsumer):
             raise ValueError(
                 f'{name} has counts for {buffer.numel()} classes but the '
                 f'logits have {num_classes}.')
+
+    def _class_counts(self, counts) -> ClassCounts:
+        """``counts`` validated, errors naming this module."""
+        return ClassCounts.of(
+            counts, where=f'{type(self).__name__}: class counts')
 
     def _register_count_buffer(self) -> None:
         self.register_buffer(self.count_buffer_name, None, persistent=True)
