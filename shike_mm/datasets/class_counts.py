@@ -7,6 +7,8 @@ from mmengine.dataset import (ClassBalancedDataset, ConcatDataset,
                               RepeatDataset)
 from torch.utils.data import Subset
 
+from ..structures import ClassCounts
+
 
 def _num_classes_of(dataset) -> Optional[int]:
     """Length of ``metainfo['classes']`` when the dataset declares it."""
@@ -174,3 +176,31 @@ def get_class_counts(dataset, num_classes: Optional[int] = None) -> List[int]:
             f'[0, {num_classes}) for num_classes={num_classes}.')
     counts = counts[:num_classes]
     return counts + [0] * (num_classes - len(counts))
+
+
+def read_class_counts(dataset,
+                      num_classes: Optional[int] = None) -> ClassCounts:
+    """The training images per class of ``dataset`` as one value.
+
+    The counts are :func:`get_class_counts`'s (the dataset's cached
+    ``class_counts`` where it has them); the class names are
+    ``metainfo['classes']`` when the dataset declares as many as there are
+    counts.
+
+    Args:
+        dataset: A single-label classification dataset (or mmengine
+            wrapper of one).
+        num_classes (int, optional): See :func:`get_class_counts`.
+
+    Returns:
+        ClassCounts: The validated counts, with class names where known.
+    """
+    counts = get_class_counts(dataset, num_classes)
+    metainfo = getattr(dataset, 'metainfo', None)
+    classes = metainfo.get('classes') if isinstance(metainfo, dict) else None
+    if classes is not None and len(classes) != len(counts):
+        classes = None
+    where = f'{type(dataset).__name__}: class counts'
+    value = ClassCounts.of(counts, where=where)
+    return value if classes is None else ClassCounts(value.counts,
+                                                     tuple(classes))

@@ -67,6 +67,8 @@ class PostHocAdjustedHead(ClassCountBuffer, BaseModule):
     """
 
     count_buffer_name = 'log_prior'
+    # predictions use it: kept with the weights for loaders without hooks
+    count_buffer_in_checkpoint = True
 
     def __init__(self,
                  head: Union[dict, nn.Module],

@@ -1,5 +1,5 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
-from typing import Optional
+from typing import List, Optional
 
 import torch
 
@@ -48,6 +48,14 @@ class ClassCountBuffer(ClassCountsConsumer):
     """
 
     count_buffer_name = 'class_counts'
+    #: Whether checkpoints written by a run keep the buffer. The counts are
+    #: stored once, in the checkpoint's ``meta['class_counts']``, and
+    #: ``ClassCountsHook`` hands them to the module again in every run, so
+    #: what a loss derives from them is left out of the checkpoint
+    #: (:func:`derived_count_keys`). A module that predicts with the buffer
+    #: sets True, so that loaders that know no hooks (mmpretrain's
+    #: ``get_model`` / inferencers) restore it with the weights.
+    count_buffer_in_checkpoint = False
 
     @property
     def has_class_counts(self) -> bool:
@@ -106,3 +114,23 @@ class ClassCountBuffer(ClassCountsConsumer):
                     dtype=torch.float64,
                     device='cpu' if old is None else old.device))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+def derived_count_keys(model) -> List[str]:
+    """State-dict keys of the count buffers a checkpoint leaves out.
+
+    Args:
+        model (nn.Module): The (unwrapped) model.
+
+    Returns:
+        list[str]: ``'<module name>.<buffer name>'`` of every
+        :class:`ClassCountBuffer` submodule whose
+        ``count_buffer_in_checkpoint`` is False, whether or not its buffer
+        is set.
+    """
+    return [
+        f'{name}.{module.count_buffer_name}' if name else
+        module.count_buffer_name for name, module in model.named_modules()
+        if isinstance(module, ClassCountBuffer)
+        and not module.count_buffer_in_checkpoint
+    ]
