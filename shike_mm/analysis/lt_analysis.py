@@ -16,7 +16,7 @@ import argparse
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import matplotlib
 
@@ -29,7 +29,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 import shike_mm  # noqa: E402,F401  registers components and safe globals
 from shike_mm.datasets import get_class_counts  # noqa: E402
 from shike_mm.structures import (FEW_SHOT_THR, MANY_SHOT_THR,  # noqa: E402
-                                 shot_groups)
+                                 ClassCounts, shot_groups)
 
 GROUPS = ('many', 'medium', 'few')
 GROUP_COLOURS = dict(many='#4C72B0', medium='#55A868', few='#C44E52')
@@ -177,6 +177,34 @@ def training_class_counts(cfg: Config, num_classes: int) -> List[int]:
     return get_class_counts(dataset, num_classes=num_classes)
 
 
+def checkpoint_class_counts(checkpoint: str,
+                            num_classes: Optional[int] = None
+                            ) -> Optional[ClassCounts]:
+    """The counts a run stored in its checkpoint (``meta.class_counts``,
+    written by ``ClassCountsHook``), validated; None if it has none."""
+    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=True)
+    counts = (ckpt.get('meta') or {}).get('class_counts') if isinstance(
+        ckpt, dict) else None
+    return None if counts is None else ClassCounts.of(
+        counts, num_classes, f'{checkpoint}: meta.class_counts')
+
+
+def run_class_counts(cfg: Config, checkpoint: str,
+                     num_classes: int) -> Tuple[List[int], str]:
+    """The training class counts of the run that wrote ``checkpoint``:
+    those stored in it, else (a checkpoint written before they were
+    stored) those of ``cfg.train_dataloader.dataset``.
+
+    Returns:
+        tuple[list[int], str]: The counts and where they came from.
+    """
+    counts = checkpoint_class_counts(checkpoint, num_classes)
+    if counts is not None:
+        return counts.tolist(), 'the checkpoint (meta.class_counts)'
+    return (training_class_counts(cfg, num_classes),
+            'the training set of the config')
+
+
 @torch.no_grad()
 def collect_logits(model, dataloader, per_expert: bool = False,
                    device: str = 'cpu'):
@@ -256,7 +284,7 @@ def load_logits(config: str,
     loader = Runner.build_dataloader(loader_cfg)
     experts, ensemble, labels = collect_logits(model, loader, per_expert,
                                                device)
-    counts = training_class_counts(cfg, ensemble.shape[1])
+    counts, _ = run_class_counts(cfg, checkpoint, ensemble.shape[1])
     if labels.min() < 0 or labels.max() >= ensemble.shape[1]:
         raise ValueError(f'test labels span [{labels.min()}, '
                          f'{labels.max()}], outside the model\'s '

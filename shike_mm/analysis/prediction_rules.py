@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..structures import ClassCounts
-from .lt_analysis import build_model, load_config, training_class_counts
+from .lt_analysis import build_model, load_config, run_class_counts
 
 
 @dataclass
@@ -71,16 +71,6 @@ def collect_features(model, dataloader, device: str = 'cpu'):
     return feats, torch.cat(labels).long().numpy()
 
 
-def checkpoint_class_counts(checkpoint: str) -> Optional[List[int]]:
-    """``meta.class_counts`` of a checkpoint, None if it has none."""
-    import shike_mm  # noqa: F401  registers the checkpoint allow-list
-    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=True)
-    counts = (ckpt.get('meta') or {}).get('class_counts') if isinstance(
-        ckpt, dict) else None
-    return None if counts is None else ClassCounts.of(
-        counts, where=f'{checkpoint}: meta.class_counts').tolist()
-
-
 def load_features(config: str,
                   checkpoint: str,
                   cfg_options: Optional[dict] = None,
@@ -99,12 +89,8 @@ def load_features(config: str,
     loader = Runner.build_dataloader(loader_cfg)
     feats, labels = collect_features(model, loader, device)
     head = model.head.cpu().eval()
-    counts = checkpoint_class_counts(checkpoint)
-    source = 'the checkpoint (meta.class_counts)'
-    if counts is None:
-        num_classes = getattr(head, 'num_classes', None)
-        counts = training_class_counts(cfg, num_classes)
-        source = 'the training set of the config'
+    counts, source = run_class_counts(cfg, checkpoint,
+                                      getattr(head, 'num_classes', None))
     return Features(feats, labels, counts, head, source)
 
 

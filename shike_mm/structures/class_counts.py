@@ -48,8 +48,9 @@ def _bad_entry(values: list, where: str) -> ValueError:
     for i, value in enumerate(values):
         if isinstance(value, np.generic):
             value = value.item()
-        if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float))
-                or value != value or value in (float('inf'), float('-inf'))
+        if (isinstance(value, (bool, np.bool_))
+                or not isinstance(value, (int, float)) or value != value
+                or value in (float('inf'), float('-inf'))
                 or value != int(value) or value < 0):
             return ValueError(
                 f'{where}[{i}] is {value!r:.60}; every entry must be a '

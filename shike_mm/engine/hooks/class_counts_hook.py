@@ -268,4 +268,3 @@ def checked_class_counts(stored, num_classes: Optional[int],
     """
     return ClassCounts.of(stored, num_classes,
                           f'{filename}: meta.class_counts').tolist()
-
