@@ -29,6 +29,7 @@ from shike_mm.analysis.lt_analysis import (  # noqa: E402
     GROUP_COLOURS, GROUPS, Logits, add_common_args, fmt, format_table,
     group_of, load_logits, per_class_accuracy, save_figure, shot_groups,
     tool_parser)
+from shike_mm.structures import FEW_SHOT_THR, MANY_SHOT_THR  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -81,8 +82,8 @@ def shares(win: List[List[int]], num_experts: int,
 
 
 def tables(model: Logits, acc: np.ndarray, win: List[List[int]],
-           share: Dict[str, np.ndarray], many_shot_thr: int = 100,
-           few_shot_thr: int = 20) -> str:
+           share: Dict[str, np.ndarray], many_shot_thr: int = MANY_SHOT_THR,
+           few_shot_thr: int = FEW_SHOT_THR) -> str:
     """The per-class table and the share table behind the figure."""
     counts = model.class_counts
     names = model.class_names
@@ -113,8 +114,8 @@ def tables(model: Logits, acc: np.ndarray, win: List[List[int]],
 
 
 def plot(model: Logits, acc: np.ndarray, win: List[List[int]],
-         share: Dict[str, np.ndarray], many_shot_thr: int = 100,
-         few_shot_thr: int = 20):
+         share: Dict[str, np.ndarray], many_shot_thr: int = MANY_SHOT_THR,
+         few_shot_thr: int = FEW_SHOT_THR):
     """(a) C bars, best-expert accuracy per class by training images;
     (b) 3 x M bars, the shares.
 
