@@ -138,11 +138,14 @@ def _raw_counts(dataset) -> List[int]:
 def get_class_counts(dataset, num_classes: Optional[int] = None) -> List[int]:
     """Number of training images of every class of ``dataset``.
 
-    This is the one function that hands class counts to the rest of
-    shike-mm: ``ClassCountsHook`` calls it on the training dataset and passes
-    the result to :meth:`LongTailAccuracy.set_class_counts` and to the losses
-    (balanced softmax, LDAM), so no config ever carries a hand-copied count
-    list.
+    This is the one function that counts a dataset's images per class for
+    the rest of shike-mm: ``ClassCountsHook`` reads the training dataset
+    through it once per run (:func:`read_class_counts` wraps the result in
+    a :class:`~shike_mm.structures.ClassCounts`) and hands that value to
+    the losses, heads and metrics, so no config ever carries a hand-copied
+    count list. Datasets that cache their labels
+    (:class:`LongTailListDataset`, :class:`LongTailDataset`) answer without
+    a per-sample read.
 
     Resolution order:
 

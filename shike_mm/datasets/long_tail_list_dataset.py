@@ -34,7 +34,9 @@ class LongTailListDataset(CustomDataset):
       is missing at load time (paths are not checked up front: the lists
       hold up to ~440 K entries);
     - exposes :attr:`class_counts`, the number of images of every class,
-      read from the labels.
+      and :meth:`get_gt_labels`, both from labels read once, off the data
+      list as it is loaded (before mmengine serialises it), and read again
+      only when the data list changes (``full_init``, ``get_subset_``).
 
     Subclasses set ``METAINFO``; this class may be used directly with
     ``metainfo=dict(classes=...)`` or ``classes=<file of names>``.

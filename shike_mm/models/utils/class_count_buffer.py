@@ -35,14 +35,17 @@ class ClassCountBuffer(ClassCountsConsumer):
     (:meth:`set_class_counts`, called by ``ClassCountsHook``), so the
     number of classes need not be known at construction. This mixin keeps
     the buffer on the module's device when it is set again, and gives it
-    the checkpoint's shape before loading, so that a model built without
-    counts (e.g. by ``tools/test.py``) loads the ones stored in a
-    checkpoint.
+    the shape of a loaded state dict's buffer before loading, so that a
+    model built without counts loads one (a module's own ``state_dict``
+    holds the buffer; a run's checkpoint keeps it only where
+    :attr:`count_buffer_in_checkpoint` says so).
 
     Subclasses name the buffer in ``count_buffer_name``, call
     :meth:`_register_count_buffer` in ``__init__``, implement
-    :meth:`set_class_counts` by storing what they derive from the counts
-    with :meth:`_store_count_buffer`, and call
+    :meth:`set_class_counts` by storing what they derive from
+    ``self._class_counts(counts)`` (a validated
+    :class:`~shike_mm.structures.ClassCounts`) with
+    :meth:`_store_count_buffer`, and call
     :meth:`require_class_counts` before using the buffer. Put the mixin
     before ``nn.Module`` in the bases.
     """
