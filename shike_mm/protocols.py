@@ -21,12 +21,14 @@ from typing import Optional, Sequence, Tuple
 class ClassCountsConsumer:
     """A component that needs the training images per class.
 
-    Caller: ``ClassCountsHook``, in ``before_run`` of a training run (also a
-    resumed one: the counts are read again from the training set) and, in a
-    test-only run, after the checkpoint is loaded (with the counts stored in
-    its ``meta['class_counts']``). It calls :meth:`set_class_counts` on
-    every submodule of the model and every metric of the validation and
-    test evaluators that is an instance of this class, and sets
+    Caller: ``ClassCountsHook``. In a training run it reads the counts
+    once from ``runner.train_dataloader.dataset`` (``before_train``); in a
+    test-only run it takes those stored in the loaded checkpoint's
+    ``meta['class_counts']``. It calls :meth:`set_class_counts` once on
+    every outermost consumer of the model (a consumer inside a consumer,
+    such as the LDAM loss inside ``RIDELoss``, is fed by its parent) and
+    once on every consumer among the metrics of ``runner.val_evaluator``
+    and ``runner.test_evaluator`` (when their loop starts), and sets
     :attr:`counts_source` on the metrics.
 
     Implementers: the model modules through
@@ -45,14 +47,15 @@ class ClassCountsConsumer:
         """Take the training set's class counts; may be called again.
 
         Args:
-            counts (Sequence[int]): C non-negative whole numbers, class 0
-                first (the hook passes a list of Python ints; constructors
-                that accept counts also take a tensor of shape (C, )).
+            counts (ClassCounts | Sequence[int]): The validated counts
+                (:class:`shike_mm.structures.ClassCounts`; its properties
+                give the derived quantities: ``log_prior``,
+                ``log_counts``, ``shot_groups()``). Implementers also
+                accept a plain sequence or a (C, ) tensor of counts and
+                validate it with ``ClassCounts.of``.
 
-        The implementer validates the counts (raise ``ValueError`` naming
-        the problem) and stores what it derives from them. A model module
-        keeps the result in a persistent buffer, so that checkpoints carry
-        it and a model built without counts loads them.
+        The implementer stores what it derives from the counts and passes
+        them on to the consumers it contains.
         """
         raise NotImplementedError(
             f'{type(self).__name__} must implement set_class_counts')

@@ -66,12 +66,15 @@ from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
 import shike_mm  # noqa: F401  (registers shike-mm modules)
+from shike_mm.datasets import long_tail_counts, read_class_counts
 from shike_mm.engine.compile_step import compile_train_step
+from shike_mm.engine.hooks.class_counts_hook import deliver_class_counts
 from shike_mm.engine.stages import apply_stage, stage_recipe_of
-from shike_mm.protocols import ClassCountsConsumer
+from shike_mm.structures import ClassCounts
 from shike_mm.testing.shike_reference import (build_reference_step,
                                               cpu_cuda_calls, load_reference)
-from shike_mm.testing.train_data import build_train_data, load_config
+from shike_mm.testing.train_data import (SyntheticDataset, build_train_data,
+                                         load_config)
 from shike_mm.utils.compile_support import compile_unavailable
 
 
@@ -201,23 +204,27 @@ def build_optim(model, cfg, args, device):
     return wrapper
 
 
-def enter_retraining_stage(model, cfg):
+def training_counts(dataset, num_classes):
+    """The class counts a training run would hand the model: those of the
+    config's training set, or, for synthetic data, the CIFAR-LT profile
+    (500 to 5 images, imbalance 100; only the values of the logit offsets
+    depend on it, not the cost)."""
+    if isinstance(dataset, SyntheticDataset):
+        return ClassCounts.of(long_tail_counts(500, num_classes, 100))
+    return read_class_counts(dataset, num_classes)
+
+
+def enter_retraining_stage(model, cfg, counts):
     """Put ``model`` in the config's first declared stage (SHIKE: classifier
     retraining) as ``StageSwitchHook`` does when the stage starts
     (:func:`~shike_mm.engine.stages.apply_stage`: the head's mode and the
-    trainable set)."""
+    trainable set); the class counts reach the model's consumers as
+    ``ClassCountsHook`` hands them over."""
     recipe = stage_recipe_of(cfg)
     if recipe is None:
         raise SystemExit('--stage 2 needs a config with a StageSwitchHook '
                          '(a decoupled schedule)')
-    head = model.head
-    loss = getattr(head, 'retrain_loss_module', None)
-    if isinstance(loss, ClassCountsConsumer):
-        # exponential long-tail profile (imbalance 100); only the values
-        # of the logit offsets depend on it, not the cost
-        n = head.num_classes
-        loss.set_class_counts(
-            [max(1, int(500 * 0.01**(c / max(n - 1, 1)))) for c in range(n)])
+    deliver_class_counts(model, counts)
     apply_stage(model, recipe.stages[0])
 
 
@@ -319,6 +326,7 @@ def main(argv=None):
 
     loader, data_desc = build_train_data(cfg, args, num_classes)
     print(f'data: {data_desc}')
+    counts = training_counts(loader.dataset, num_classes)
     rate, batch = data_rate(loader, args.data_batches)
     if rate is not None:
         print(f'data pipeline: {rate:8.1f} images/s '
@@ -334,7 +342,7 @@ def main(argv=None):
     if args.stage == 2:
         # the same weights in stage 1, timed alongside for the cost ratio
         stage1 = copy.deepcopy(model)
-        enter_retraining_stage(model, cfg)
+        enter_retraining_stage(model, cfg, counts)
     optim = build_optim(model, cfg, args, device)
     print(f'params: {count_params(model):,} ('
           f'{sum(p.numel() for p in model.parameters() if p.requires_grad):,}'

@@ -8,6 +8,8 @@ import os.path as osp
 
 from mmengine.config import DictAction
 
+from ..structures import FEW_SHOT_THR, MANY_SHOT_THR
+
 
 def use_headless_backend() -> None:
     """Select matplotlib's Agg backend (files only, no display needed).
@@ -53,13 +55,15 @@ def add_common_args(
     parser.add_argument(
         '--many-shot-thr',
         type=int,
-        default=100,
-        help='many-shot: more training images than this (default 100)')
+        default=MANY_SHOT_THR,
+        help='many-shot: more training images than this (default '
+        f'{MANY_SHOT_THR})')
     parser.add_argument(
         '--few-shot-thr',
         type=int,
-        default=20,
-        help='few-shot: fewer training images than this (default 20)')
+        default=FEW_SHOT_THR,
+        help='few-shot: fewer training images than this (default '
+        f'{FEW_SHOT_THR})')
     parser.add_argument(
         '--cfg-options',
         nargs='+',

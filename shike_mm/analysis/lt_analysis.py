@@ -18,7 +18,7 @@ backend (the tools do both, through :mod:`shike_mm.analysis.cli`).
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -26,8 +26,9 @@ from mmengine.config import Config
 
 import shike_mm  # noqa: F401  registers components and safe globals
 from shike_mm.datasets import get_class_counts
-from shike_mm.evaluation.metrics.long_tail_accuracy import LongTailAccuracy
 from shike_mm.protocols import ExpertLogitsHead
+from shike_mm.structures import (FEW_SHOT_THR, MANY_SHOT_THR, ClassCounts,
+                                 shot_groups)
 
 GROUPS = ('many', 'medium', 'few')
 GROUP_COLOURS = dict(many='#4C72B0', medium='#55A868', few='#C44E52')
@@ -121,6 +122,34 @@ def training_class_counts(cfg: Config, num_classes: int) -> List[int]:
     return get_class_counts(dataset, num_classes=num_classes)
 
 
+def checkpoint_class_counts(checkpoint: str,
+                            num_classes: Optional[int] = None
+                            ) -> Optional[ClassCounts]:
+    """The counts a run stored in its checkpoint (``meta.class_counts``,
+    written by ``ClassCountsHook``), validated; None if it has none."""
+    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=True)
+    counts = (ckpt.get('meta') or {}).get('class_counts') if isinstance(
+        ckpt, dict) else None
+    return None if counts is None else ClassCounts.of(
+        counts, num_classes, f'{checkpoint}: meta.class_counts')
+
+
+def run_class_counts(cfg: Config, checkpoint: str,
+                     num_classes: int) -> Tuple[List[int], str]:
+    """The training class counts of the run that wrote ``checkpoint``:
+    those stored in it, else (a checkpoint written before they were
+    stored) those of ``cfg.train_dataloader.dataset``.
+
+    Returns:
+        tuple[list[int], str]: The counts and where they came from.
+    """
+    counts = checkpoint_class_counts(checkpoint, num_classes)
+    if counts is not None:
+        return counts.tolist(), 'the checkpoint (meta.class_counts)'
+    return (training_class_counts(cfg, num_classes),
+            'the training set of the config')
+
+
 @torch.no_grad()
 def collect_logits(model, dataloader, per_expert: bool = False,
                    device: str = 'cpu'):
@@ -200,7 +229,7 @@ def load_logits(config: str,
     loader = Runner.build_dataloader(loader_cfg)
     experts, ensemble, labels = collect_logits(model, loader, per_expert,
                                                device)
-    counts = training_class_counts(cfg, ensemble.shape[1])
+    counts, _ = run_class_counts(cfg, checkpoint, ensemble.shape[1])
     if labels.min() < 0 or labels.max() >= ensemble.shape[1]:
         raise ValueError(f'test labels span [{labels.min()}, '
                          f'{labels.max()}], outside the model\'s '
@@ -237,15 +266,9 @@ def per_class_accuracy(logits: np.ndarray, labels: np.ndarray,
         return np.where(seen > 0, hits / seen * 100., np.nan)
 
 
-def shot_groups(class_counts: Sequence[int], many_shot_thr: int = 100,
-                few_shot_thr: int = 20) -> Dict[str, np.ndarray]:
-    """``LongTailAccuracy.shot_groups``: bool (C, ) mask per group."""
-    return LongTailAccuracy.shot_groups(class_counts, many_shot_thr,
-                                        few_shot_thr)
-
-
-def group_of(class_counts: Sequence[int], many_shot_thr: int = 100,
-             few_shot_thr: int = 20) -> List[str]:
+def group_of(class_counts: Sequence[int],
+             many_shot_thr: int = MANY_SHOT_THR,
+             few_shot_thr: int = FEW_SHOT_THR) -> List[str]:
     """The group name of every class."""
     groups = shot_groups(class_counts, many_shot_thr, few_shot_thr)
     return [next(g for g in GROUPS if groups[g][c])
@@ -293,8 +316,10 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
     return '\n'.join([line(cells[0]), sep] + [line(r) for r in cells[1:]])
 
 
-def shade_groups(ax, class_counts: Sequence[int], many_shot_thr: int = 100,
-                 few_shot_thr: int = 20) -> None:
+def shade_groups(ax,
+                 class_counts: Sequence[int],
+                 many_shot_thr: int = MANY_SHOT_THR,
+                 few_shot_thr: int = FEW_SHOT_THR) -> None:
     """Shade the few / medium / many-shot count ranges of a log-x axis."""
     lo = max(min(class_counts), 1) / 1.5
     hi = max(max(class_counts), 1) * 1.5

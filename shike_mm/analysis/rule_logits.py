@@ -26,7 +26,8 @@ from mmpretrain.models.heads import LinearClsHead
 
 from shike_mm.models.heads import PostHocAdjustedHead
 from shike_mm.protocols import ExpertLogitsHead, PredictedLogitsHead
-from .lt_analysis import build_model, load_config, training_class_counts
+from shike_mm.structures import ClassCounts
+from .lt_analysis import build_model, load_config, run_class_counts
 
 
 @dataclass
@@ -80,15 +81,6 @@ def collect_features(model, dataloader, device: str = 'cpu'):
     return feats, torch.cat(labels).long().numpy()
 
 
-def checkpoint_class_counts(checkpoint: str) -> Optional[List[int]]:
-    """``meta.class_counts`` of a checkpoint, None if it has none."""
-    import shike_mm  # noqa: F401  registers the checkpoint allow-list
-    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=True)
-    counts = (ckpt.get('meta') or {}).get('class_counts') if isinstance(
-        ckpt, dict) else None
-    return None if counts is None else [int(c) for c in counts]
-
-
 def load_features(config: str,
                   checkpoint: str,
                   cfg_options: Optional[dict] = None,
@@ -107,12 +99,8 @@ def load_features(config: str,
     loader = Runner.build_dataloader(loader_cfg)
     feats, labels = collect_features(model, loader, device)
     head = model.head.cpu().eval()
-    counts = checkpoint_class_counts(checkpoint)
-    source = 'the checkpoint (meta.class_counts)'
-    if counts is None:
-        num_classes = getattr(head, 'num_classes', None)
-        counts = training_class_counts(cfg, num_classes)
-        source = 'the training set of the config'
+    counts, source = run_class_counts(cfg, checkpoint,
+                                      getattr(head, 'num_classes', None))
     return Features(feats, labels, counts, head, source)
 
 
@@ -127,8 +115,7 @@ def multi_expert(head: nn.Module) -> bool:
 
 def log_prior(class_counts: Sequence[int]) -> torch.Tensor:
     """``log(n_c / sum_j n_j)``, counts clamped to >= 1, (C, ) float64."""
-    counts = torch.tensor(class_counts, dtype=torch.float64).clamp(min=1)
-    return (counts / counts.sum()).log()
+    return ClassCounts.of(class_counts).log_prior
 
 
 def expert_logits(head: nn.Module, feats) -> torch.Tensor:

@@ -1,5 +1,6 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
-from .class_counts import get_class_counts, get_sample_labels
+from .class_counts import (get_class_counts, get_sample_labels,
+                           read_class_counts)
 from .fashion_mnist_idx import FashionMNISTIDX
 from .imagenet_lt import ImageNetLT
 from .inaturalist2018 import INaturalist2018
@@ -12,7 +13,8 @@ from .samplers import *  # noqa: F401,F403
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
-    'get_class_counts', 'get_sample_labels', 'long_tail_counts',
+    'get_class_counts', 'get_sample_labels', 'read_class_counts',
+    'long_tail_counts',
     'LongTailDataset', 'LongTailListDataset', 'ImageNetLT', 'INaturalist2018',
     'PlacesLT', 'FashionMNISTIDX', 'OfflineCIFAR10', 'OfflineCIFAR100',
     'ClassAwareSampler', 'CIFAR10AutoAugment', 'CIFAR10_POLICIES',

@@ -7,6 +7,8 @@ from mmengine.dataset import (ClassBalancedDataset, ConcatDataset,
                               RepeatDataset)
 from torch.utils.data import Subset
 
+from ..structures import ClassCounts
+
 
 def _num_classes_of(dataset) -> Optional[int]:
     """Length of ``metainfo['classes']`` when the dataset declares it."""
@@ -136,11 +138,14 @@ def _raw_counts(dataset) -> List[int]:
 def get_class_counts(dataset, num_classes: Optional[int] = None) -> List[int]:
     """Number of training images of every class of ``dataset``.
 
-    This is the one function that hands class counts to the rest of
-    shike-mm: ``ClassCountsHook`` calls it on the training dataset and passes
-    the result to :meth:`LongTailAccuracy.set_class_counts` and to the losses
-    (balanced softmax, LDAM), so no config ever carries a hand-copied count
-    list.
+    This is the one function that counts a dataset's images per class for
+    the rest of shike-mm: ``ClassCountsHook`` reads the training dataset
+    through it once per run (:func:`read_class_counts` wraps the result in
+    a :class:`~shike_mm.structures.ClassCounts`) and hands that value to
+    the losses, heads and metrics, so no config ever carries a hand-copied
+    count list. Datasets that cache their labels
+    (:class:`LongTailListDataset`, :class:`LongTailDataset`) answer without
+    a per-sample read.
 
     Resolution order:
 
@@ -174,3 +179,31 @@ def get_class_counts(dataset, num_classes: Optional[int] = None) -> List[int]:
             f'[0, {num_classes}) for num_classes={num_classes}.')
     counts = counts[:num_classes]
     return counts + [0] * (num_classes - len(counts))
+
+
+def read_class_counts(dataset,
+                      num_classes: Optional[int] = None) -> ClassCounts:
+    """The training images per class of ``dataset`` as one value.
+
+    The counts are :func:`get_class_counts`'s (the dataset's cached
+    ``class_counts`` where it has them); the class names are
+    ``metainfo['classes']`` when the dataset declares as many as there are
+    counts.
+
+    Args:
+        dataset: A single-label classification dataset (or mmengine
+            wrapper of one).
+        num_classes (int, optional): See :func:`get_class_counts`.
+
+    Returns:
+        ClassCounts: The validated counts, with class names where known.
+    """
+    counts = get_class_counts(dataset, num_classes)
+    metainfo = getattr(dataset, 'metainfo', None)
+    classes = metainfo.get('classes') if isinstance(metainfo, dict) else None
+    if classes is not None and len(classes) != len(counts):
+        classes = None
+    where = f'{type(dataset).__name__}: class counts'
+    value = ClassCounts.of(counts, where=where)
+    return value if classes is None else ClassCounts(value.counts,
+                                                     tuple(classes))

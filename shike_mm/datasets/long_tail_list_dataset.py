@@ -1,9 +1,10 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 import logging
 import os.path as osp
-from typing import List
+from typing import List, Optional
 
 import numpy as np
+from mmengine.dataset import force_full_init
 from mmengine.fileio import exists, list_from_file
 from mmengine.logging import print_log
 
@@ -33,7 +34,9 @@ class LongTailListDataset(CustomDataset):
       is missing at load time (paths are not checked up front: the lists
       hold up to ~440 K entries);
     - exposes :attr:`class_counts`, the number of images of every class,
-      read from the labels.
+      and :meth:`get_gt_labels`, both from labels read once, off the data
+      list as it is loaded (before mmengine serialises it), and read again
+      only when the data list changes (``full_init``, ``get_subset_``).
 
     Subclasses set ``METAINFO``; this class may be used directly with
     ``metainfo=dict(classes=...)`` or ``classes=<file of names>``.
@@ -169,18 +172,80 @@ class LongTailListDataset(CustomDataset):
                 f'listed in {self.ann_file}) does not exist.')
         return self.pipeline(data_info)
 
-    def get_gt_labels(self) -> np.ndarray:
-        """Labels of all samples.
+    def filter_data(self) -> List[dict]:
+        """mmpretrain's filter, then the labels of the kept samples are
+        read off the data list (a view of plain dicts, before mmengine
+        serialises it), so that counting them later costs no
+        ``get_data_info`` per sample."""
+        data_list = super().filter_data()
+        self._loaded_labels = np.fromiter(
+            (info['gt_label'] for info in data_list),
+            dtype=np.int64,
+            count=len(data_list))
+        return data_list
+
+    def full_init(self) -> None:
+        """mmengine's ``full_init``; the labels read in :meth:`filter_data`
+        become the label cache of the data list it leaves."""
+        if self._fully_initialized:
+            return
+        self._loaded_labels = None
+        super().full_init()
+        labels, self._loaded_labels = self._loaded_labels, None
+        # ``indices`` re-slices the list after filter_data: count lazily.
+        self._set_label_cache(labels if self._indices is None else None)
+
+    def get_subset_(self, indices) -> None:
+        """mmengine's in-place subset; the label cache follows the new
+        data list (recounted on first use)."""
+        super().get_subset_(indices)
+        self._set_label_cache(None)
+
+    def get_subset(self, indices) -> 'LongTailListDataset':
+        """mmengine's subset copy, with its own label cache."""
+        subset = super().get_subset(indices)
+        subset._set_label_cache(None)
+        return subset
+
+    def _set_label_cache(self, labels: Optional[np.ndarray]) -> None:
+        if labels is not None:
+            labels.setflags(write=False)
+        self._label_cache = labels
+        self._counts_cache = None
+
+    @force_full_init
+    def _cached_labels(self) -> np.ndarray:
+        """The labels of the current data list: read when it is loaded
+        (:meth:`filter_data`), else once here.
 
         Returns:
-            np.ndarray: Labels of shape (N, ), dtype int64.
+            np.ndarray: Read-only, shape (N, ), int64.
         """
-        return np.array(
-            [self.get_data_info(i)['gt_label'] for i in range(len(self))],
-            dtype=np.int64)
+        labels = getattr(self, '_label_cache', None)
+        if labels is None or len(labels) != len(self):
+            self._set_label_cache(
+                np.array([
+                    self.get_data_info(i)['gt_label']
+                    for i in range(len(self))
+                ],
+                         dtype=np.int64))
+        return self._label_cache
+
+    def get_gt_labels(self) -> np.ndarray:
+        """Labels of all samples, from the cache (read once per data list,
+        when it is loaded).
+
+        Returns:
+            np.ndarray: Labels of shape (N, ), dtype int64 (a copy).
+        """
+        return self._cached_labels().copy()
 
     @property
     def class_counts(self) -> List[int]:
-        """list[int]: Images per class, length ``num_classes``."""
-        labels = self.get_gt_labels()
-        return np.bincount(labels, minlength=self.num_classes).tolist()
+        """list[int]: Images per class, length ``num_classes``; counted
+        once per data list."""
+        labels = self._cached_labels()
+        if getattr(self, '_counts_cache', None) is None:
+            self._counts_cache = np.bincount(
+                labels, minlength=self.num_classes).tolist()
+        return list(self._counts_cache)

@@ -10,7 +10,8 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 
 from shike_mm import protocols
-from shike_mm.engine.hooks import ClassCountsHook, EpochAwareHook
+from shike_mm.engine.hooks import EpochAwareHook
+from shike_mm.engine.hooks.class_counts_hook import deliver_class_counts
 from shike_mm.evaluation.metrics import (CalibrationError, LongTailAccuracy,
                                          ShiftedDistributionAccuracy)
 from shike_mm.models import (BalancedSoftmaxLoss, DKTLoss, ExpertsMode,
@@ -18,6 +19,7 @@ from shike_mm.models import (BalancedSoftmaxLoss, DKTLoss, ExpertsMode,
                              MultiExpertFusionHead, MutualKLLoss,
                              PostHocAdjustedHead, RetrainMode, RIDELoss,
                              RouterMode)
+from shike_mm.structures import ClassCounts
 from tests.conftest import REPO_ROOT
 
 IMPLEMENTERS = {
@@ -111,8 +113,14 @@ def _runner(model, epoch=0):
 
 def test_hooks_find_consumers_by_isinstance():
     model = _Model()
-    receivers = ClassCountsHook._push(_runner(model), [5, 3, 1], 'a test')
-    assert receivers == ['model.loss', 'model.loss.ldam']
+    calls = []
+    set_ldam = model.loss.ldam.set_class_counts
+    model.loss.ldam.set_class_counts = lambda c: (calls.append(c),
+                                                  set_ldam(c))
+    receivers = deliver_class_counts(model, ClassCounts.of([5, 3, 1]))
+    # the inner LDAM loss is fed by its parent RIDELoss, once
+    assert receivers == ['model.loss']
+    assert calls == [ClassCounts((5, 3, 1))]
     assert model.loss.has_class_counts and model.other.calls == []
 
     hook = EpochAwareHook()
@@ -121,5 +129,5 @@ def test_hooks_find_consumers_by_isinstance():
         hook.before_train(runner) if epoch == 1 else \
             hook.before_train_epoch(runner)
         assert model.loss.ldam.reweighting is reweighting
-    assert hook.receivers == ['model.loss', 'model.loss.ldam']
+    assert hook.receivers == ['model.loss']
     assert model.other.calls == []

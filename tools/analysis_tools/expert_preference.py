@@ -25,6 +25,7 @@ from shike_mm.analysis.cli import (add_common_args, tool_parser,
 from shike_mm.analysis.lt_analysis import (
     GROUP_COLOURS, GROUPS, Logits, fmt, format_table, group_of, load_logits,
     per_class_accuracy, save_figure, shot_groups)
+from shike_mm.structures import FEW_SHOT_THR, MANY_SHOT_THR
 
 use_headless_backend()  # files only: no display needed
 
@@ -79,8 +80,8 @@ def shares(win: List[List[int]], num_experts: int,
 
 
 def tables(model: Logits, acc: np.ndarray, win: List[List[int]],
-           share: Dict[str, np.ndarray], many_shot_thr: int = 100,
-           few_shot_thr: int = 20) -> str:
+           share: Dict[str, np.ndarray], many_shot_thr: int = MANY_SHOT_THR,
+           few_shot_thr: int = FEW_SHOT_THR) -> str:
     """The per-class table and the share table behind the figure."""
     counts = model.class_counts
     names = model.class_names
@@ -111,8 +112,8 @@ def tables(model: Logits, acc: np.ndarray, win: List[List[int]],
 
 
 def plot(model: Logits, acc: np.ndarray, win: List[List[int]],
-         share: Dict[str, np.ndarray], many_shot_thr: int = 100,
-         few_shot_thr: int = 20):
+         share: Dict[str, np.ndarray], many_shot_thr: int = MANY_SHOT_THR,
+         few_shot_thr: int = FEW_SHOT_THR):
     """(a) C bars, best-expert accuracy per class by training images;
     (b) 3 x M bars, the shares.
 

@@ -27,6 +27,7 @@ from shike_mm.analysis.cli import (add_common_args, tool_parser,
                                    use_headless_backend)
 from shike_mm.analysis.lt_analysis import (
     GROUPS, Logits, fmt, format_table, load_logits, save_figure, shot_groups)
+from shike_mm.structures import FEW_SHOT_THR, MANY_SHOT_THR
 
 use_headless_backend()  # files only: no display needed
 
@@ -70,8 +71,8 @@ def hardest_negative_prob(logits: np.ndarray,
     return p.max(axis=1)
 
 
-def histograms(model: Logits, bins: int, many_shot_thr: int = 100,
-               few_shot_thr: int = 20) -> Dict[str, dict]:
+def histograms(model: Logits, bins: int, many_shot_thr: int = MANY_SHOT_THR,
+               few_shot_thr: int = FEW_SHOT_THR) -> Dict[str, dict]:
     """Per group: the images' hardest-negative probabilities (``values``)
     and the fraction of the group's images in each of ``bins`` equal bins
     over [0, 1] (``fractions``, (bins, ); the last bin includes 1)."""

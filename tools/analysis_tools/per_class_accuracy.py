@@ -28,6 +28,7 @@ from shike_mm.analysis.cli import (add_common_args, tool_parser,
 from shike_mm.analysis.lt_analysis import (
     GROUPS, Logits, fmt, format_table, group_means, group_of, load_logits,
     per_class_accuracy, save_figure, shade_groups, shot_groups)
+from shike_mm.structures import FEW_SHOT_THR, MANY_SHOT_THR
 
 use_headless_backend()  # files only: no display needed
 
@@ -79,7 +80,8 @@ def series_of(model: Logits, name: str,
 
 def tables(models: Sequence[Logits],
            series: Sequence[Tuple[str, np.ndarray, str]],
-           many_shot_thr: int = 100, few_shot_thr: int = 20) -> str:
+           many_shot_thr: int = MANY_SHOT_THR,
+           few_shot_thr: int = FEW_SHOT_THR) -> str:
     """The per-class table and the group table behind the figure."""
     counts = models[0].class_counts
     names = models[0].class_names or [str(c) for c in range(len(counts))]
@@ -112,7 +114,8 @@ def tables(models: Sequence[Logits],
 
 def plot(models: Sequence[Logits],
          series: Sequence[Tuple[str, np.ndarray, str]],
-         many_shot_thr: int = 100, few_shot_thr: int = 20):
+         many_shot_thr: int = MANY_SHOT_THR,
+         few_shot_thr: int = FEW_SHOT_THR):
     """The figure: one line (with markers) per series, classes ordered by
     training images on a log x axis.
 

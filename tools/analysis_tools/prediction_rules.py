@@ -53,6 +53,7 @@ from shike_mm.analysis.rule_logits import (  # noqa: F401
     Features, load_features, rule_logits)
 from shike_mm.evaluation import (CalibrationError,
                                  ShiftedDistributionAccuracy)
+from shike_mm.structures import FEW_SHOT_THR, MANY_SHOT_THR  # noqa: E402
 
 SHIFTS = (('fwd-LT 50', 'forward50'), ('uniform', 'uniform'),
           ('bwd-LT 50', 'backward50'))
@@ -62,8 +63,8 @@ SHIFTS = (('fwd-LT 50', 'forward50'), ('uniform', 'uniform'),
 # scores and table
 # ----------------------------------------------------------------------
 def score(logits: torch.Tensor, labels: np.ndarray,
-          class_counts: Sequence[int], many_shot_thr: int = 100,
-          few_shot_thr: int = 20) -> Dict[str, float]:
+          class_counts: Sequence[int], many_shot_thr: int = MANY_SHOT_THR,
+          few_shot_thr: int = FEW_SHOT_THR) -> Dict[str, float]:
     """Top-1, group means, shifted top-1 and calibration of one rule.
 
     Args:

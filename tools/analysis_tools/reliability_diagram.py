@@ -30,6 +30,7 @@ from shike_mm.analysis.lt_analysis import (
 from shike_mm.analysis.rule_logits import (
     Features, load_features, rule_logits)
 from shike_mm.evaluation import CalibrationError
+from shike_mm.structures import FEW_SHOT_THR, MANY_SHOT_THR
 
 use_headless_backend()  # files only: no display needed
 
@@ -48,8 +49,8 @@ def parse_args(argv=None):
 
 
 def calibration(probs: np.ndarray, labels: np.ndarray, class_counts,
-                num_bins: int = 15, many_shot_thr: int = 100,
-                few_shot_thr: int = 20) -> Dict[str, dict]:
+                num_bins: int = 15, many_shot_thr: int = MANY_SHOT_THR,
+                few_shot_thr: int = FEW_SHOT_THR) -> Dict[str, dict]:
     """Bins, ECE (percent), NLL, accuracy and size of every subset.
 
     Args:

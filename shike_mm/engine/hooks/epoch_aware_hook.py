@@ -2,10 +2,10 @@
 from typing import List, Optional
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
 from ...protocols import EpochAware
+from .protocol_receivers import outermost_instances
 
 
 @HOOKS.register_module()
@@ -14,8 +14,10 @@ class EpochAwareHook(Hook):
     model which epoch is about to be trained.
 
     Calls ``set_epoch(runner.epoch)`` (0-based: the number of finished
-    epochs) in ``before_train``, which mmengine runs after a resume, so a
-    resumed run starts in the phase of the epoch it resumes at, and in
+    epochs) on the outermost implementers (one inside another, such as
+    the LDAM loss inside ``RIDELoss``, hears it from its parent, so once)
+    in ``before_train``, which mmengine runs after a resume, so a resumed
+    run starts in the phase of the epoch it resumes at, and in
     ``before_train_epoch``. Validation and testing see the phase of the
     last training epoch (a test-only run: the phase before any
     ``set_epoch``, epoch 0; no implementer changes its predictions with
@@ -47,12 +49,8 @@ class EpochAwareHook(Hook):
 
     @staticmethod
     def _push(runner) -> List[str]:
-        model = runner.model
-        if is_model_wrapper(model):
-            model = model.module
         receivers = []
-        for name, module in model.named_modules():
-            if isinstance(module, EpochAware):
-                module.set_epoch(runner.epoch)
-                receivers.append(f'model.{name}' if name else 'model')
+        for name, module in outermost_instances(runner.model, EpochAware):
+            module.set_epoch(runner.epoch)
+            receivers.append(name)
         return receivers

@@ -2,6 +2,7 @@
 from typing import List, Optional, Sequence
 
 from ...protocols import ClassCountsConsumer
+from ...structures import ClassCounts
 
 
 class ClassCountsMetricMixin(ClassCountsConsumer):
@@ -18,6 +19,8 @@ class ClassCountsMetricMixin(ClassCountsConsumer):
     def _init_class_counts(self) -> None:
         #: Training images per class, class 0 first; None until set.
         self.class_counts: Optional[List[int]] = None
+        #: The same as a :class:`~shike_mm.structures.ClassCounts`.
+        self.counts: Optional[ClassCounts] = None
         #: Where the counts came from (set by ClassCountsHook), logged.
         self.counts_source: Optional[str] = None
 
@@ -26,15 +29,16 @@ class ClassCountsMetricMixin(ClassCountsConsumer):
         again.
 
         Args:
-            counts (Sequence[int]): One non-negative count per class, class
-                0 first (e.g. from :func:`shike_mm.datasets.get_class_counts`).
+            counts (ClassCounts | Sequence[int]): One non-negative count
+                per class, class 0 first (the value
+                :class:`~shike_mm.structures.ClassCounts` that
+                ``ClassCountsHook`` hands over, or a plain list).
 
         Raises:
-            ValueError: For no class or a negative count.
+            ValueError: From :meth:`ClassCounts.of
+                <shike_mm.structures.ClassCounts.of>`, e.g. for no class or
+                a negative count.
         """
-        counts = [int(c) for c in counts]
-        if not counts or min(counts) < 0:
-            raise ValueError(f'{type(self).__name__}.set_class_counts: counts'
-                             ' must be a non-empty list of non-negative '
-                             f'integers, got {counts!r}')
-        self.class_counts = counts
+        self.counts = ClassCounts.of(
+            counts, where=f'{type(self).__name__}.set_class_counts: counts')
+        self.class_counts = self.counts.tolist()

@@ -11,6 +11,7 @@ from mmengine.logging import print_log
 from mmpretrain.registry import METRICS
 
 from ...protocols import ExpertCostsConsumer
+from ...structures import FEW_SHOT_THR, MANY_SHOT_THR, shot_groups
 from .class_counts_metric import ClassCountsMetricMixin
 
 
@@ -74,8 +75,8 @@ class LongTailAccuracy(ClassCountsMetricMixin, ExpertCostsConsumer,
 
     def __init__(self,
                  topk: Union[int, Sequence[int]] = (1, 5),
-                 many_shot_thr: int = 100,
-                 few_shot_thr: int = 20,
+                 many_shot_thr: int = MANY_SHOT_THR,
+                 few_shot_thr: int = FEW_SHOT_THR,
                  per_class: bool = True,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
@@ -107,31 +108,12 @@ class LongTailAccuracy(ClassCountsMetricMixin, ExpertCostsConsumer,
 
     @staticmethod
     def shot_groups(class_counts: Sequence[int],
-                    many_shot_thr: int = 100,
-                    few_shot_thr: int = 20) -> Dict[str, np.ndarray]:
-        """Which classes are many-, medium- and few-shot.
-
-        The grouping the metric reports with, usable without a metric
-        instance (e.g. by the analysis tools).
-
-        Args:
-            class_counts (Sequence[int]): Training images of every class,
-                class 0 first.
-            many_shot_thr (int): Many-shot means more than this many
-                training images. Defaults to 100.
-            few_shot_thr (int): Few-shot means fewer than this many.
-                Defaults to 20.
-
-        Returns:
-            dict[str, np.ndarray]: ``many``, ``medium``, ``few`` (in this
-            order), each a bool mask of shape (C, ); every class is in
-            exactly one group.
-        """
-        counts = np.asarray(class_counts)
-        return dict(
-            many=counts > many_shot_thr,
-            medium=(counts >= few_shot_thr) & (counts <= many_shot_thr),
-            few=counts < few_shot_thr)
+                    many_shot_thr: int = MANY_SHOT_THR,
+                    few_shot_thr: int = FEW_SHOT_THR) -> Dict[str, np.ndarray]:
+        """Which classes are many-, medium- and few-shot: see
+        :func:`shike_mm.structures.shot_groups`, which this calls (kept as
+        a static method for callers without the structures import)."""
+        return shot_groups(class_counts, many_shot_thr, few_shot_thr)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Store label and top predictions of every sample of a batch.

@@ -8,6 +8,7 @@ from mmengine.logging import print_log
 
 from mmpretrain.registry import METRICS
 
+from ...structures import FEW_SHOT_THR, MANY_SHOT_THR
 from .class_counts_metric import ClassCountsMetricMixin
 from .long_tail_accuracy import LongTailAccuracy
 
@@ -99,8 +100,8 @@ class ShiftedDistributionAccuracy(ClassCountsMetricMixin, BaseMetric):
                  uniform: bool = True,
                  num_per_class: Optional[int] = None,
                  seed: Optional[int] = 0,
-                 many_shot_thr: int = 100,
-                 few_shot_thr: int = 20,
+                 many_shot_thr: int = MANY_SHOT_THR,
+                 few_shot_thr: int = FEW_SHOT_THR,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)

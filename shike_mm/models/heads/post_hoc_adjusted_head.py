@@ -10,7 +10,7 @@ from mmpretrain.structures import DataSample
 from torch.func import functional_call
 
 from ...protocols import PredictedLogitsHead
-from ..utils.class_count_buffer import ClassCountBuffer, check_class_counts
+from ..utils.class_count_buffer import ClassCountBuffer
 from ..utils.expert_logits import upcast_logits
 
 
@@ -68,6 +68,8 @@ class PostHocAdjustedHead(ClassCountBuffer, PredictedLogitsHead, BaseModule):
     """
 
     count_buffer_name = 'log_prior'
+    # predictions use it: kept with the weights for loaders without hooks
+    count_buffer_in_checkpoint = True
 
     def __init__(self,
                  head: Union[dict, nn.Module],
@@ -125,8 +127,7 @@ class PostHocAdjustedHead(ClassCountBuffer, PredictedLogitsHead, BaseModule):
             counts (Sequence[int] | Tensor): Training images per class,
                 shape (C, ).
         """
-        counts = check_class_counts(counts).clamp(min=1)
-        self._store_count_buffer((counts / counts.sum()).log())
+        self._store_count_buffer(self._class_counts(counts).log_prior)
 
     # ------------------------------------------------------------------
     # forward

@@ -8,7 +8,7 @@ from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
 from ...protocols import NamedLoss
-from ..utils.class_count_buffer import ClassCountBuffer, check_class_counts
+from ..utils.class_count_buffer import ClassCountBuffer
 from .utils import hard_labels, upcast_logits
 
 
@@ -98,7 +98,7 @@ class BalancedSoftmaxLoss(ClassCountBuffer, NamedLoss, nn.Module):
             counts (Sequence[int] | Tensor): Training images per class,
                 shape (C, ).
         """
-        self._store_count_buffer(check_class_counts(counts).clamp(min=1).log())
+        self._store_count_buffer(self._class_counts(counts).log_counts)
 
     def logit_adjustment(self) -> torch.Tensor:
         """Tensor: What is added to the logits, ``log n`` here, (C, )."""

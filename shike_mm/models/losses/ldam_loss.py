@@ -217,7 +217,8 @@ class LDAMLoss(ClassCountBuffer, EpochAware, nn.Module):
             counts (Sequence[int] | Tensor): Training images per class,
                 shape (C, ).
         """
-        self._store_count_buffer(check_class_counts(counts))
+        self._store_count_buffer(
+            self._class_counts(counts).tensor(torch.float64))
 
     @property
     def margins(self) -> torch.Tensor:

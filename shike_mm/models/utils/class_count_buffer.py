@@ -1,29 +1,29 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
-from typing import Optional, Sequence
+from typing import List, Optional
 
 import torch
 
 from ...protocols import ClassCountsConsumer
+from ...structures import ClassCounts
 
 
-def check_class_counts(counts: Sequence[int]) -> torch.Tensor:
+def check_class_counts(counts, where: str = 'class counts') -> torch.Tensor:
     """Validate training images per class and return them as float64.
 
+    The validation is :meth:`shike_mm.structures.ClassCounts.of`'s.
+
     Args:
-        counts (Sequence[int] | Tensor): One non-negative count per class.
+        counts (ClassCounts | Sequence[int] | Tensor): One non-negative
+            count per class.
+        where (str): Names the value in errors.
 
     Returns:
         Tensor: Shape (C, ), float64.
 
     Raises:
-        ValueError: For no class or a negative count.
+        ValueError: See :meth:`~shike_mm.structures.ClassCounts.of`.
     """
-    counts = torch.as_tensor(counts, dtype=torch.float64).flatten()
-    if counts.numel() == 0:
-        raise ValueError('class counts must not be empty')
-    if (counts < 0).any():
-        raise ValueError('class counts must be non-negative')
-    return counts
+    return ClassCounts.of(counts, where=where).tensor(torch.float64)
 
 
 class ClassCountBuffer(ClassCountsConsumer):
@@ -35,19 +35,30 @@ class ClassCountBuffer(ClassCountsConsumer):
     (:meth:`set_class_counts`, called by ``ClassCountsHook``), so the
     number of classes need not be known at construction. This mixin keeps
     the buffer on the module's device when it is set again, and gives it
-    the checkpoint's shape before loading, so that a model built without
-    counts (e.g. by ``tools/test.py``) loads the ones stored in a
-    checkpoint.
+    the shape of a loaded state dict's buffer before loading, so that a
+    model built without counts loads one (a module's own ``state_dict``
+    holds the buffer; a run's checkpoint keeps it only where
+    :attr:`count_buffer_in_checkpoint` says so).
 
     Subclasses name the buffer in ``count_buffer_name``, call
     :meth:`_register_count_buffer` in ``__init__``, implement
-    :meth:`set_class_counts` by storing what they derive from the counts
-    with :meth:`_store_count_buffer`, and call
+    :meth:`set_class_counts` by storing what they derive from
+    ``self._class_counts(counts)`` (a validated
+    :class:`~shike_mm.structures.ClassCounts`) with
+    :meth:`_store_count_buffer`, and call
     :meth:`require_class_counts` before using the buffer. Put the mixin
     before ``nn.Module`` in the bases.
     """
 
     count_buffer_name = 'class_counts'
+    #: Whether checkpoints written by a run keep the buffer. The counts are
+    #: stored once, in the checkpoint's ``meta['class_counts']``, and
+    #: ``ClassCountsHook`` hands them to the module again in every run, so
+    #: what a loss derives from them is left out of the checkpoint
+    #: (:func:`derived_count_keys`). A module that predicts with the buffer
+    #: sets True, so that loaders that know no hooks (mmpretrain's
+    #: ``get_model`` / inferencers) restore it with the weights.
+    count_buffer_in_checkpoint = False
 
     @property
     def has_class_counts(self) -> bool:
@@ -79,6 +90,11 @@ class ClassCountBuffer(ClassCountsConsumer):
                 f'{name} has counts for {buffer.numel()} classes but the '
                 f'logits have {num_classes}.')
 
+    def _class_counts(self, counts) -> ClassCounts:
+        """``counts`` validated, errors naming this module."""
+        return ClassCounts.of(
+            counts, where=f'{type(self).__name__}: class counts')
+
     def _register_count_buffer(self) -> None:
         self.register_buffer(self.count_buffer_name, None, persistent=True)
 
@@ -101,3 +117,23 @@ class ClassCountBuffer(ClassCountsConsumer):
                     dtype=torch.float64,
                     device='cpu' if old is None else old.device))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+def derived_count_keys(model) -> List[str]:
+    """State-dict keys of the count buffers a checkpoint leaves out.
+
+    Args:
+        model (nn.Module): The (unwrapped) model.
+
+    Returns:
+        list[str]: ``'<module name>.<buffer name>'`` of every
+        :class:`ClassCountBuffer` submodule whose
+        ``count_buffer_in_checkpoint`` is False, whether or not its buffer
+        is set.
+    """
+    return [
+        f'{name}.{module.count_buffer_name}' if name else
+        module.count_buffer_name for name, module in model.named_modules()
+        if isinstance(module, ClassCountBuffer)
+        and not module.count_buffer_in_checkpoint
+    ]
