@@ -23,6 +23,7 @@ from typing import Any, Dict, List, Tuple
 import numpy as np
 import torch
 
+from .checkpoint_archive import ArchiveRefusal, check_checkpoint_archive
 from .checkpoint_safe_globals import HISTORY_BUFFER_STATE, allocation_budget
 
 
@@ -60,6 +61,11 @@ def load_checkpoint_file(filename: str, map_location='cpu') -> Any:
     local = '://' not in str(filename)
     if local:
         check_checkpoint_path(filename)
+        try:
+            check_checkpoint_archive(filename)
+        except ArchiveRefusal as err:
+            raise CheckpointError(
+                f'refused to load checkpoint {filename}: {err}') from None
     try:
         if local:
             # What numpy constructors may allocate before reading data is
@@ -98,14 +104,19 @@ def check_checkpoint_path(filename: str) -> None:
 
     Raises:
         FileNotFoundError: when nothing exists at ``filename``.
-        CheckpointError: for a directory or an empty (0-byte) file.
+        CheckpointError: for a directory, a device, a FIFO or another file
+            that is not a regular file, and for an empty (0-byte) file.
     """
     if osp.isdir(filename):
         raise CheckpointError(
             f'checkpoint {filename} is a directory, not a checkpoint file; '
             'name a .pth file in it')
-    if not osp.isfile(filename):
+    if not osp.exists(filename):
         raise FileNotFoundError(f'checkpoint file not found: {filename}')
+    if not osp.isfile(filename):
+        raise CheckpointError(
+            f'checkpoint {filename} is not a regular file (a device, FIFO '
+            'or socket); name a .pth file')
     if osp.getsize(filename) == 0:
         raise CheckpointError(
             f'checkpoint {filename} is empty (0 bytes): the save or copy '
