@@ -344,3 +344,58 @@ def config_from_text(text: str) -> Dict[str, Any]:
             except (ValueError, TypeError):
                 continue
     return out
+
+
+def _names(value) -> List[str]:
+    if isinstance(value, (list, tuple)):
+        return [str(name) for name in value]
+    return []
+
+
+def check_checkpoint_dataset(meta: Any, classes, filename: str,
+                             dataset: str = 'the test dataset') -> None:
+    """Refuse to evaluate a checkpoint on a dataset of other classes.
+
+    Compares the class names the checkpoint was trained with
+    (``meta['dataset_meta']['classes']``, as mmengine stores them) and the
+    length of its class counts (``meta['class_counts']``) with the classes
+    of the dataset to be evaluated. A checkpoint that stores neither is not
+    checked.
+
+    Args:
+        meta: The checkpoint's ``meta``.
+        classes (Sequence[str] | None): The evaluated dataset's class names;
+            None skips the check.
+        filename (str): The checkpoint, named in the error.
+        dataset (str): The evaluated dataset, named in the error.
+
+    Raises:
+        CheckpointError: naming both class lists (their first difference).
+    """
+    if not isinstance(meta, dict) or not classes:
+        return
+    ours = _names(classes)
+    dataset_meta = meta.get('dataset_meta')
+    theirs = _names(dataset_meta.get('classes')) if isinstance(
+        dataset_meta, dict) else []
+    counts = meta.get('class_counts')
+    problem = None
+    if theirs and theirs != ours:
+        first = next((i for i, (a, b) in enumerate(zip(theirs, ours))
+                      if a != b), min(len(theirs), len(ours)))
+        problem = (
+            f'it was trained on {len(theirs)} classes '
+            f'{theirs[:5]}{" ..." if len(theirs) > 5 else ""}, {dataset} '
+            f'has {len(ours)} classes {ours[:5]}'
+            f'{" ..." if len(ours) > 5 else ""} (first difference at class '
+            f'{first}: '
+            f'{theirs[first] if first < len(theirs) else "none"!r} vs '
+            f'{ours[first] if first < len(ours) else "none"!r})')
+    elif isinstance(counts, (list, tuple)) and len(counts) != len(ours):
+        problem = (f'its meta.class_counts has {len(counts)} entries, '
+                   f'{dataset} has {len(ours)} classes')
+    if problem:
+        raise CheckpointError(
+            f'checkpoint {filename} does not belong to {dataset}: {problem}. '
+            'Its predictions would be scored against other labels. Pass '
+            '--allow-dataset-mismatch to evaluate it anyway.')
