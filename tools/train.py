@@ -17,12 +17,16 @@ import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
+from mmengine.hooks import Hook
 
 # Make the repository importable when the package is not pip-installed.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from shike_mm.utils.checkpoint_check import check_checkpoint_path  # noqa: E402,E501
-from shike_mm.utils.runner_cli import build_runner, merge_common_args  # noqa: E402,E501
+from shike_mm.utils.runner_cli import (  # noqa: E402
+    build_runner, check_finite_settings, merge_common_args)
+from shike_mm.utils.checkpoint_check import (  # noqa: E402
+    CheckpointError, state_dict_mismatches)
 from shike_mm.engine.stage_schedule import resolve_stage_schedule  # noqa: E402,E501
 from shike_mm.engine.runners import finish_distributed  # noqa: E402
 from shike_mm.utils.schedule_scaling import rescale_schedule  # noqa: E402
@@ -130,7 +134,57 @@ def merge_args(cfg: Config, args) -> Config:
     cfg = resolve_stage_schedule(cfg)
     if args.epochs is not None:
         cfg = rescale_schedule(cfg, args.epochs)
+    check_finite_settings(cfg)
     return cfg
+
+
+class LoadFromCheck(Hook):
+    """Refuse a ``load_from`` checkpoint that leaves most of the model's
+    tensors at their initialisation (another architecture's weights), unless
+    the config sets ``allow_partial_load=True``."""
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if runner._resume or runner.cfg.get('allow_partial_load', False):
+            return
+        model = runner.model.module if hasattr(runner.model, 'module') \
+            else runner.model
+        state_dict = checkpoint.get('state_dict', checkpoint)
+        mismatched, missing, unexpected = state_dict_mismatches(
+            model, state_dict)
+        total = len(model.state_dict())
+        loaded = total - len(missing) - len(mismatched)
+        if total and loaded * 2 < total:
+            raise CheckpointError(
+                f'load_from {self.filename} loads only {loaded} of the '
+                f'model\'s {total} tensors ({len(missing)} missing from it, '
+                f'{len(mismatched)} of another shape; {len(unexpected)} of '
+                'its entries are not in the model): most of the model '
+                'would train from its initialisation. Is it a checkpoint of '
+                'another architecture? If partial loading is intended (a '
+                'backbone only ...), set allow_partial_load=True in the '
+                'config (--cfg-options allow_partial_load=True).')
+
+
+def stopped_by_interrupt(runner) -> int:
+    """Say where Ctrl-C stopped training and which checkpoint
+    ``--resume`` continues from, as on SIGTERM; the exit status (130)."""
+    from shike_mm.engine.checkpoint_io import read_last_checkpoint
+    try:
+        last = read_last_checkpoint(runner.work_dir)
+    except OSError as err:
+        last = f'none usable ({err})'
+    kept = ('no checkpoint has been written yet' if last is None else
+            f'the last good checkpoint is {last} (--resume continues from '
+            'it)')
+    print(f'SIGINT received at epoch {runner.epoch + 1}, iteration '
+          f'{runner.iter + 1}: training stopped; {kept}', file=sys.stderr,
+          flush=True)
+    return 128 + 2
 
 
 def main():
@@ -138,7 +192,12 @@ def main():
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     runner = build_runner(cfg)
-    runner.train()
+    if cfg.get('load_from', None) and not cfg.get('resume', False):
+        runner.register_hook(LoadFromCheck(cfg.load_from))
+    try:
+        runner.train()
+    except KeyboardInterrupt:
+        raise SystemExit(stopped_by_interrupt(runner)) from None
     finish_distributed()
 
 

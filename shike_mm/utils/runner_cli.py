@@ -62,7 +62,8 @@ def merge_common_args(cfg: Config, args) -> Config:
 #: need not set them.
 EXTRA_TOP_LEVEL_KEYS = ('runner_type', 'resume_anyway', 'compile',
                         'find_unused_parameters', 'custom_imports',
-                        'launcher', 'work_dir', 'experiment_name')
+                        'launcher', 'work_dir', 'experiment_name',
+                        'allow_partial_load')
 
 
 def check_top_level_keys(cfg: Config, options: dict) -> None:
@@ -158,6 +159,36 @@ def check_nested_keys(cfg: Config, options: dict) -> None:
                     'entry this close to an existing one is taken for a '
                     'typo)')
             break
+
+
+def check_finite_settings(cfg: Config,
+                          fields=('optim_wrapper', 'param_scheduler')
+                          ) -> None:
+    """Refuse non-finite numbers (``lr=nan``, ``momentum=inf``) in the
+    optimizer and scheduler settings before the first step takes one.
+
+    Args:
+        cfg (Config): The merged config.
+        fields (tuple[str]): Top-level entries to check.
+
+    Raises:
+        ValueError: naming the entry and its value.
+    """
+    import math
+    stack = [(cfg.get(field, None), field) for field in fields]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((item, f'{where}.{key}')
+                         for key, item in value.items())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((item, f'{where}.{i}')
+                         for i, item in enumerate(value))
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(
+                f'{where} is {value}: optimizer and scheduler settings must '
+                'be finite numbers; the first step would make every weight '
+                f'{value}')
 
 
 def check_work_dir(work_dir) -> None:
