@@ -11,7 +11,8 @@ pickle's opcodes (both bounded by the file's size) and refuses, naming the
 record or the key path:
 
 - a file that is not a zip archive (the pre-1.6 format allocates storages
-  of declared sizes before reading them);
+  of declared sizes before reading them); a damaged archive is left to
+  ``torch.load``, whose zip reader refuses it without allocating;
 - a compressed record (``torch.save`` writes every record stored), a record
   larger than the file, records that together are larger than the file;
 - a storage whose record does not hold exactly the bytes the pickle asks for;
@@ -65,6 +66,10 @@ _ITERATING = ('builtins.set', 'builtins.frozenset', 'builtins.bytearray',
 
 class ArchiveRefusal(ValueError):
     """The file's bytes ask for something a checkpoint never holds."""
+
+
+class _DamagedArchive(Exception):
+    """A zip archive whose central directory cannot be read."""
 
 
 class _Value:
@@ -413,6 +418,11 @@ def _zip_records(filename: str, size: int) -> Tuple[str, Dict[str, int]]:
     try:
         archive = zipfile.ZipFile(filename)
     except (zipfile.BadZipFile, OSError, ValueError) as err:
+        with open(filename, 'rb') as f:
+            if f.read(4) == b'PK\x03\x04':
+                # a damaged archive: torch's reader refuses it without
+                # allocating, with the message of a truncated file
+                raise _DamagedArchive() from None
         raise ArchiveRefusal(
             f'the {size}-byte file is not a zip archive as torch.save '
             f'writes ({err}); files in the format of torch < 1.6 are not '
@@ -468,7 +478,10 @@ def check_checkpoint_archive(filename: str) -> None:
         ArchiveRefusal: naming the record, storage or key path.
     """
     size = osp.getsize(filename)
-    prefix, records = _zip_records(filename, size)
+    try:
+        prefix, records = _zip_records(filename, size)
+    except _DamagedArchive:
+        return  # left to torch, which names it truncated or corrupt
     with zipfile.ZipFile(filename) as archive:
         data = archive.read(prefix + 'data.pkl')
     _PickleScan(records, size).run(data)

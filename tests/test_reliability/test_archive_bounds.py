@@ -181,3 +181,14 @@ def test_device_and_fifo_are_not_regular_files(tmp_path):
         with pytest.raises(CheckpointError,
                            match=f'checkpoint {path} is not a regular file'):
             load_checkpoint_file(path)
+
+
+def test_pre_zip_format_refused(tmp_path):
+    from shike_mm.utils.checkpoint_check import (CheckpointError,
+                                                 load_checkpoint_file)
+    path = tmp_path / 'legacy.pth'
+    torch.save({'a': torch.ones(2)}, path,
+               _use_new_zipfile_serialization=False)
+    with pytest.raises(CheckpointError, match='is not a zip archive as '
+                       'torch.save writes .* format of torch < 1.6'):
+        load_checkpoint_file(str(path))
