@@ -198,13 +198,12 @@ class _PickleScan:
                 items.reverse()
                 return items
             items.append(item)
-        raise ArchiveRefusal(f'data.pkl is malformed (an '
-                             'opcode needs a MARK that is not there)')
+        raise ArchiveRefusal('data.pkl is malformed (an opcode needs a '
+                             'MARK that is not there)')
 
     def pop(self, count: int = 1) -> List[Any]:
         if count > len(self.stack):
-            raise ArchiveRefusal(f'data.pkl is malformed '
-                                 '(stack underflow)')
+            raise ArchiveRefusal('data.pkl is malformed (stack underflow)')
         items = self.stack[len(self.stack) - count:]
         del self.stack[len(self.stack) - count:]
         return items
@@ -440,9 +439,9 @@ def _zip_records(filename: str, size: int) -> Tuple[str, Dict[str, int]]:
                 f'record {info.filename} is compressed '
                 f'({method}, {info.compress_size} bytes declared to inflate '
                 f'to {info.file_size}); torch.save writes every record '
-                'stored, so this file was rewritten by another tool. Inflating '
-                'it is refused: a compressed record can ask for any amount '
-                'of memory')
+                'stored, so another tool rewrote this file. Inflating it is '
+                'refused: a compressed record can ask for any amount of '
+                'memory')
         if info.file_size != info.compress_size or info.file_size > size:
             raise ArchiveRefusal(
                 f'record {info.filename} declares '

@@ -37,7 +37,7 @@ def test_checkpoint_of_other_classes_refused(tmp_path, tiny_root, tiny_run,
     assert '--allow-dataset-mismatch' in proc.stdout
     assert 'accuracy/top1: ' not in proc.stdout
     allowed = run_test_tool(python, path, tmp_path / 'w2', tiny_root,
-                        '--allow-dataset-mismatch')
+                            '--allow-dataset-mismatch')
     assert allowed.returncode == 0, allowed.stdout[-3000:]
     assert 'accuracy/top1: ' in allowed.stdout
 
@@ -102,8 +102,8 @@ def test_work_dir_that_is_a_file(tmp_path, tiny_root, tiny_run, python):
 
 def test_empty_test_set_named(tmp_path, tiny_root, tiny_run, python):
     proc = run_test_tool(python, tiny_run / 'epoch_1.pth', tmp_path / 'w',
-                     tiny_root, '--cfg-options',
-                     'test_dataloader.dataset.indices=0')
+                         tiny_root, '--cfg-options',
+                         'test_dataloader.dataset.indices=0')
     assert proc.returncode != 0
     assert 'ValueError: the test dataset (CustomDataset) is empty: no image ' \
         'to evaluate' in proc.stdout, proc.stdout[-3000:]
