@@ -12,8 +12,10 @@ import argparse
 import os
 
 from mmengine.config import Config, DictAction
+from mmengine.hooks import Hook
 
 from shike_mm.engine.checkpoint import check_checkpoint_path
+from shike_mm.engine.checkpoint.check import check_checkpoint_dataset
 from shike_mm.engine.runners import finish_distributed
 from shike_mm.engine.stages import resolve_stage_schedule
 from shike_mm.utils.runner_cli import build_runner, merge_common_args
@@ -58,6 +60,12 @@ def parse_args():
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
+    parser.add_argument(
+        '--allow-dataset-mismatch',
+        action='store_true',
+        help='evaluate even when the checkpoint was trained on other '
+        'classes than the test dataset has (by default an error naming '
+        'both)')
     parser.add_argument('--no-pin-memory', action='store_true')
     parser.add_argument('--no-persistent-workers', action='store_true')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -116,12 +124,58 @@ def merge_args(cfg: Config, args) -> Config:
     return resolve_stage_schedule(cfg)
 
 
+def empty_test_set(name: str) -> ValueError:
+    return ValueError(
+        f'the test dataset ({name}) is empty: no image to evaluate. Check '
+        'test_dataloader.dataset (data_root, ann_file, data_prefix, '
+        'indices or a filter that leaves nothing).')
+
+
+class TestDatasetCheck(Hook):
+    """Refuse an empty test dataset, and a loaded checkpoint trained on
+    other classes than the test dataset's (:func:`check_checkpoint_dataset`)
+    unless ``allow_mismatch``."""
+
+    priority = 'VERY_HIGH'  # before the class counts are handed out
+
+    def __init__(self, filename: str, allow_mismatch: bool) -> None:
+        self.filename, self.allow_mismatch = filename, allow_mismatch
+
+    @staticmethod
+    def _dataset(runner):
+        return runner.test_loop.dataloader.dataset
+
+    def before_run(self, runner) -> None:
+        dataset = self._dataset(runner)
+        if len(dataset) == 0:
+            raise empty_test_set(type(dataset).__name__)
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if self.allow_mismatch:
+            return
+        dataset = self._dataset(runner)
+        metainfo = getattr(dataset, 'metainfo', None) or {}
+        check_checkpoint_dataset(
+            checkpoint.get('meta'), metainfo.get('classes'), self.filename,
+            f'the test dataset ({type(dataset).__name__})')
+
+
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     runner = build_runner(cfg)
-    metrics = runner.test()
+    runner.register_hook(
+        TestDatasetCheck(args.checkpoint, args.allow_dataset_mismatch))
+    try:
+        metrics = runner.test()
+    except ValueError as err:
+        # mmengine serialises the data list with np.concatenate, which
+        # fails on an empty one before any hook runs
+        if 'need at least one array to concatenate' not in str(err):
+            raise
+        name = cfg.test_dataloader.dataset.get('type', 'the test dataset')
+        raise empty_test_set(str(name)) from err
     finish_distributed()
     if args.out:
         print(f'predictions written to {args.out}')

@@ -14,17 +14,20 @@ Examples::
 import argparse
 import logging
 import os
+import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
 from shike_mm.engine.checkpoint import check_checkpoint_path
 from shike_mm.engine.checkpoint.file_io import read_last_checkpoint
+from shike_mm.engine.hooks import LoadFromCheckHook
 from shike_mm.engine.hooks.compile_hook import compile_as_hook
 from shike_mm.engine.runners import finish_distributed
 from shike_mm.engine.stages import resolve_stage_schedule
 from shike_mm.engine.work_dir_lock import work_dir_lock
-from shike_mm.utils.runner_cli import build_runner, merge_common_args
+from shike_mm.utils.runner_cli import (build_runner, check_finite_settings,
+                                       merge_common_args)
 
 
 def parse_args():
@@ -127,6 +130,7 @@ def merge_args(cfg: Config, args) -> Config:
     # The stage recipe is read here, once: stage-relative schedulers become
     # absolute epochs, then --epochs moves them with the stages' begins.
     cfg = resolve_stage_schedule(cfg, epochs=args.epochs)
+    check_finite_settings(cfg)
     # the runner compiles through a hook that can fall back to eager mode
     return compile_as_hook(cfg)
 
@@ -155,6 +159,22 @@ def warn(message: str) -> None:
     print_log(message, logger='current', level=logging.WARNING)
 
 
+def stopped_by_interrupt(runner) -> int:
+    """Say where Ctrl-C stopped training and which checkpoint
+    ``--resume`` continues from, as on SIGTERM; the exit status (130)."""
+    try:
+        last = read_last_checkpoint(runner.work_dir)
+    except OSError as err:
+        last = f'none usable ({err})'
+    kept = ('no checkpoint has been written yet' if last is None else
+            f'the last good checkpoint is {last} (--resume continues from '
+            'it)')
+    print(f'SIGINT received at epoch {runner.epoch + 1}, iteration '
+          f'{runner.iter + 1}: training stopped; {kept}', file=sys.stderr,
+          flush=True)
+    return 128 + 2
+
+
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
@@ -164,7 +184,12 @@ def main():
     with work_dir_lock(cfg.work_dir, cfg.launcher, warn=warn):
         cfg = resolve_auto_resume(cfg)
         runner = build_runner(cfg)
-        runner.train()
+        if cfg.get('load_from', None) and not cfg.get('resume', False):
+            runner.register_hook(LoadFromCheckHook(cfg.load_from))
+        try:
+            runner.train()
+        except KeyboardInterrupt:
+            raise SystemExit(stopped_by_interrupt(runner)) from None
     finish_distributed()
 
 

@@ -27,8 +27,11 @@ class LongTailListDataset(CustomDataset):
 
     - checks every label lies in ``[0, num_classes)``, ``num_classes`` being
       the length of ``metainfo['classes']``; a bad or malformed line, a
-      duplicate line, an empty list and a UTF-8 byte-order mark are errors
-      that name the file and the line; a training list leaving classes
+      duplicate line (paths compared normalised), a label that is not ASCII
+      digits, an empty list, a UTF-8 byte-order mark and a byte that is
+      not UTF-8 are errors that name the file and the line; paths leaving
+      the image folder (absolute, ``..``) are reported once, with their
+      count; a training list leaving classes
       without images is reported (a warning naming them);
     - raises ``FileNotFoundError`` naming the image path when a listed image
       is missing at load time (paths are not checked up front: the lists
@@ -84,17 +87,16 @@ class LongTailListDataset(CustomDataset):
                 'one `relative/path label` per line under data_root '
                 f"'{self.data_root}').")
         self._check_encoding()
-        try:
-            data_list = super().load_data_list()
-        except ValueError:
-            self._raise_malformed_line()
-            raise
+        self._check_lines()
+        data_list = super().load_data_list()
         if not data_list:
             raise ValueError(f'{cls}: list file {self.ann_file} is empty '
                              '(no `relative/path label` lines).')
         first_line = {}
         for lineno, info in enumerate(data_list, start=1):
-            seen = first_line.setdefault(info['img_path'], lineno)
+            # ``train/./c0/0.png`` and ``train//c0/0.png`` name one image
+            seen = first_line.setdefault(osp.normpath(info['img_path']),
+                                         lineno)
             if seen != lineno:
                 raise ValueError(
                     f'{cls}: {self.ann_file}, line {lineno}: duplicate of '
@@ -112,6 +114,7 @@ class LongTailListDataset(CustomDataset):
                     f'{cls}: {self.ann_file}, line {lineno}: label {label} '
                     f'is outside [0, {num_classes}) '
                     f"(image '{info['img_path']}').")
+        self._warn_outside_root(data_list)
         if not self.test_mode:
             counts = np.bincount([info['gt_label'] for info in data_list],
                                  minlength=num_classes)
@@ -131,34 +134,61 @@ class LongTailListDataset(CustomDataset):
         return data_list
 
     def _check_encoding(self) -> None:
-        """Refuse a list file starting with a UTF-8 byte-order mark
-        (it would become part of the first image path)."""
+        """Refuse a list file that starts with a UTF-8 byte-order mark (it
+        would become part of the first image path) or is not UTF-8 (a
+        Latin-1 byte), naming the line."""
         if '://' in str(self.ann_file):
             return
         with open(self.ann_file, 'rb') as f:
-            head = f.read(3)
-        if head == b'\xef\xbb\xbf':
+            raw = f.read()
+        if raw.startswith(b'\xef\xbb\xbf'):
             raise ValueError(
                 f'{type(self).__name__}: {self.ann_file}, line 1: starts '
                 'with a UTF-8 byte-order mark (BOM), which would become part '
                 'of the first image path; save the file as UTF-8 without '
                 'BOM.')
+        try:
+            raw.decode('utf-8')
+        except UnicodeDecodeError as err:
+            lineno = raw.count(b'\n', 0, err.start) + 1
+            raise ValueError(
+                f'{type(self).__name__}: {self.ann_file}, line {lineno}: '
+                f'byte {raw[err.start:err.start + 1]!r} is not UTF-8 (a '
+                'Latin-1 or other 8-bit encoding?); save the list as '
+                'UTF-8.') from None
 
-    def _raise_malformed_line(self) -> None:
-        """Find the first line that is not ``path label`` and raise."""
+    def _check_lines(self) -> None:
+        """Refuse the first line that is not ``path label`` with a label of
+        ASCII decimal digits (``int()`` would also read ``0_1``, ``+2`` or
+        ``\u0663`` as numbers)."""
         for lineno, line in enumerate(list_from_file(self.ann_file), 1):
             parts = line.strip().rsplit(' ', 1)
-            ok = len(parts) == 2 and parts[0]
-            if ok:
-                try:
-                    int(parts[1])
-                except ValueError:
-                    ok = False
-            if not ok:
+            # a '-' is let through for the range check to name the label
+            digits = parts[-1][1:] if parts[-1][:1] == '-' else parts[-1]
+            if not (len(parts) == 2 and parts[0] and digits.isascii()
+                    and digits.isdigit()):
                 raise ValueError(
                     f'{type(self).__name__}: {self.ann_file}, line {lineno}: '
-                    f'expected `relative/path label` with an integer label, '
-                    f'got {line!r}.')
+                    'expected `relative/path label` with a label of ASCII '
+                    f'digits 0-9, got {line!r}.')
+
+    def _warn_outside_root(self, data_list: List[dict]) -> None:
+        """Warn once when listed paths are absolute or climb out of the
+        image folder with ``..``: a list from elsewhere would read files
+        anywhere on the machine."""
+        root = self.data_prefix.get('img_path', '') or self.data_root or ''
+        if '://' in str(root):
+            return
+        root = osp.normpath(osp.abspath(root))
+        outside = [info['img_path'] for info in data_list
+                   if not osp.normpath(osp.abspath(info['img_path'])
+                                       ).startswith(root + osp.sep)]
+        if outside:
+            print_log(
+                f'{type(self).__name__}: {self.ann_file} lists '
+                f'{len(outside)} image(s) outside the image folder {root} '
+                f"(absolute paths or '..'), e.g. '{outside[0]}'; they are "
+                'read from there.', logger='current', level=logging.WARNING)
 
     def prepare_data(self, idx: int):
         """Run the pipeline on sample ``idx``, after checking its image

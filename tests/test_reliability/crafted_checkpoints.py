@@ -107,3 +107,71 @@ class PickledEmptyScalar:
     def __reduce__(self):
         from numpy._core.multiarray import scalar
         return scalar, (np.dtype(f'V{self.nbytes}'), )
+
+
+def rezipped(src, dst, deflate=(), replace=None):
+    """Copy the zip archive ``src`` to ``dst`` record by record, deflating
+    the records whose names end with one of ``deflate`` and writing
+    ``replace[name]`` (bytes) in place of a record's content."""
+    import zipfile
+    replace = replace or {}
+    with zipfile.ZipFile(src) as source, zipfile.ZipFile(dst, 'w') as out:
+        for info in source.infolist():
+            method = (zipfile.ZIP_DEFLATED if info.filename.endswith(
+                tuple(deflate)) else zipfile.ZIP_STORED)
+            data = replace.get(info.filename.split('/', 1)[1])
+            if data is None:
+                data = source.read(info.filename)
+            out.writestr(info.filename, data, compress_type=method,
+                         compresslevel=1 if method else None)
+    return dst
+
+
+def last_storage_key(path):
+    """The record key of the storage ``torch.save`` wrote last into
+    ``path``: that of the last tensor, in insertion order, with a storage
+    of its own."""
+    import zipfile
+    with zipfile.ZipFile(path) as archive:
+        return str(max(int(name.rsplit('/', 1)[1])
+                       for name in archive.namelist() if '/data/' in name))
+
+
+class PickledBytearray:
+    """Pickles as ``bytearray(nbytes)``: zeros allocated from an int."""
+
+    def __init__(self, nbytes):
+        self.nbytes = nbytes
+
+    def __reduce__(self):
+        return bytearray, (self.nbytes, )
+
+
+class PickledEncode:
+    """Pickles as ``_codecs.encode(data, codec)``; ``'hex'`` doubles its
+    input, so nested calls grow exponentially."""
+
+    def __init__(self, data, codec):
+        self.data, self.codec = data, codec
+
+    def __reduce__(self):
+        import _codecs
+        return _codecs.encode, (self.data, self.codec)
+
+
+class PickledSetOf:
+    """Pickles as ``set(value)``: iterating ``value`` (a tensor view that
+    repeats one element) builds one object per element."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __reduce__(self):
+        return set, (self.value, )
+
+
+def nested_lists(depth):
+    """Pickle bytes (protocol 2) of ``depth`` singly nested lists."""
+    import pickle
+    return (pickle.PROTO + b'\x02' + pickle.EMPTY_LIST * depth
+            + pickle.APPEND * (depth - 1) + pickle.STOP)

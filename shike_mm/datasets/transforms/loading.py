@@ -8,8 +8,15 @@ PIL's ``Image.MAX_IMAGE_PIXELS``, so every such file is decoded in full.
 :class:`LoadImageFromFileBounded` reads the width and height from the
 image header first (PIL's lazy ``Image.open``, which does not decode) and
 refuses an image above ``max_pixels``, naming the file.
+
+Every failure to decode an image (an empty file, bytes that are no image)
+is a ``ValueError`` naming the file: :func:`undecodable` builds it, for
+:class:`LoadImageFromFileBounded` and for :class:`LoadImageFromFileNamed`,
+which takes the place of mmcv's ``LoadImageFromFile`` in mmpretrain's
+registry (OpenCV's own error, ``!buf.empty()``, names no file).
 """
 import io
+import os.path as osp
 import re
 import warnings
 from typing import Optional, Tuple
@@ -77,6 +84,56 @@ def header_image_size(img_bytes: bytes) -> Optional[Tuple[int, int]]:
             return pixels, 1
         except Exception:  # not identified / corrupt: left to the decoder
             return None
+
+
+def undecodable(filename: str, img_bytes: Optional[bytes],
+                error: Optional[BaseException] = None) -> ValueError:
+    """The error for an image file that does not decode.
+
+    Args:
+        filename (str): The image's path.
+        img_bytes (bytes, optional): What was read from it.
+        error (Exception, optional): The decoder's own error.
+
+    Returns:
+        ValueError: naming the file, its size and the decoder's reason.
+    """
+    size = len(img_bytes) if img_bytes is not None else (
+        osp.getsize(filename) if osp.isfile(filename) else None)
+    if size == 0:
+        what = 'is empty (0 bytes)'
+    elif size is None:
+        what = 'is not a decodable image'
+    else:
+        what = f'({size} bytes) is not a decodable image'
+    reason = '' if error is None or size == 0 else \
+        f' (decoder: {str(error).strip().splitlines()[-1][:160]})'
+    return ValueError(
+        f'{filename} {what}{reason}: an interrupted copy or download? '
+        'Replace the file, or remove its line from the list.')
+
+
+@TRANSFORMS.register_module(name='LoadImageFromFile', force=True)
+class LoadImageFromFileNamed(LoadImageFromFile):
+    """mmcv's ``LoadImageFromFile`` whose decoding errors name the file.
+
+    Images that decode are loaded by ``LoadImageFromFile`` itself, so the
+    results are identical; a file that does not decode is a ``ValueError``
+    naming it (:func:`undecodable`), unless ``ignore_empty=True``, which
+    skips it as before. Registered in mmpretrain's ``TRANSFORMS`` under
+    ``LoadImageFromFile``, so configs need no change.
+    """
+
+    def transform(self, results: dict) -> Optional[dict]:
+        try:
+            out = super().transform(results)
+        except (FileNotFoundError, PermissionError, IsADirectoryError):
+            raise
+        except AssertionError as err:  # mmcv asserts the decoded image
+            raise undecodable(results['img_path'], None) from err
+        except Exception as err:
+            raise undecodable(results['img_path'], None, err) from err
+        return out
 
 
 @TRANSFORMS.register_module()
@@ -179,11 +236,12 @@ class LoadImageFromFileBounded(LoadImageFromFile):
         try:
             img = mmcv.imfrombytes(
                 img_bytes, flag=self.color_type, backend=self.imdecode_backend)
-        except Exception:
+        except Exception as err:
             if self.ignore_empty:
                 return None
-            raise
-        assert img is not None, f'failed to load image: {filename}'
+            raise undecodable(filename, img_bytes, err) from err
+        if img is None:
+            raise undecodable(filename, img_bytes)
         if self.to_float32:
             img = img.astype(np.float32)
         results['img'] = img

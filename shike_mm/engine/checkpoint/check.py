@@ -23,6 +23,7 @@ from typing import Any, Dict, List, Tuple
 import numpy as np
 import torch
 
+from .archive import ArchiveRefusal, check_checkpoint_archive
 from .safe_globals import HISTORY_BUFFER_STATE, allocation_budget
 
 
@@ -60,6 +61,11 @@ def load_checkpoint_file(filename: str, map_location='cpu') -> Any:
     local = '://' not in str(filename)
     if local:
         check_checkpoint_path(filename)
+        try:
+            check_checkpoint_archive(filename)
+        except ArchiveRefusal as err:
+            raise CheckpointError(
+                f'refused to load checkpoint {filename}: {err}') from None
     try:
         if local:
             # What numpy constructors may allocate before reading data is
@@ -98,14 +104,19 @@ def check_checkpoint_path(filename: str) -> None:
 
     Raises:
         FileNotFoundError: when nothing exists at ``filename``.
-        CheckpointError: for a directory or an empty (0-byte) file.
+        CheckpointError: for a directory, a device, a FIFO or another file
+            that is not a regular file, and for an empty (0-byte) file.
     """
     if osp.isdir(filename):
         raise CheckpointError(
             f'checkpoint {filename} is a directory, not a checkpoint file; '
             'name a .pth file in it')
-    if not osp.isfile(filename):
+    if not osp.exists(filename):
         raise FileNotFoundError(f'checkpoint file not found: {filename}')
+    if not osp.isfile(filename):
+        raise CheckpointError(
+            f'checkpoint {filename} is not a regular file (a device, FIFO '
+            'or socket); name a .pth file')
     if osp.getsize(filename) == 0:
         raise CheckpointError(
             f'checkpoint {filename} is empty (0 bytes): the save or copy '
@@ -333,3 +344,58 @@ def config_from_text(text: str) -> Dict[str, Any]:
             except (ValueError, TypeError):
                 continue
     return out
+
+
+def _names(value) -> List[str]:
+    if isinstance(value, (list, tuple)):
+        return [str(name) for name in value]
+    return []
+
+
+def check_checkpoint_dataset(meta: Any, classes, filename: str,
+                             dataset: str = 'the test dataset') -> None:
+    """Refuse to evaluate a checkpoint on a dataset of other classes.
+
+    Compares the class names the checkpoint was trained with
+    (``meta['dataset_meta']['classes']``, as mmengine stores them) and the
+    length of its class counts (``meta['class_counts']``) with the classes
+    of the dataset to be evaluated. A checkpoint that stores neither is not
+    checked.
+
+    Args:
+        meta: The checkpoint's ``meta``.
+        classes (Sequence[str] | None): The evaluated dataset's class names;
+            None skips the check.
+        filename (str): The checkpoint, named in the error.
+        dataset (str): The evaluated dataset, named in the error.
+
+    Raises:
+        CheckpointError: naming both class lists (their first difference).
+    """
+    if not isinstance(meta, dict) or not classes:
+        return
+    ours = _names(classes)
+    dataset_meta = meta.get('dataset_meta')
+    theirs = _names(dataset_meta.get('classes')) if isinstance(
+        dataset_meta, dict) else []
+    counts = meta.get('class_counts')
+    problem = None
+    if theirs and theirs != ours:
+        first = next((i for i, (a, b) in enumerate(zip(theirs, ours))
+                      if a != b), min(len(theirs), len(ours)))
+        problem = (
+            f'it was trained on {len(theirs)} classes '
+            f'{theirs[:5]}{" ..." if len(theirs) > 5 else ""}, {dataset} '
+            f'has {len(ours)} classes {ours[:5]}'
+            f'{" ..." if len(ours) > 5 else ""} (first difference at class '
+            f'{first}: '
+            f'{theirs[first] if first < len(theirs) else "none"!r} vs '
+            f'{ours[first] if first < len(ours) else "none"!r})')
+    elif isinstance(counts, (list, tuple)) and len(counts) != len(ours):
+        problem = (f'its meta.class_counts has {len(counts)} entries, '
+                   f'{dataset} has {len(ours)} classes')
+    if problem:
+        raise CheckpointError(
+            f'checkpoint {filename} does not belong to {dataset}: {problem}. '
+            'Its predictions would be scored against other labels. Pass '
+            '--allow-dataset-mismatch to evaluate it anyway.')

@@ -4,6 +4,7 @@ from .compile_hook import CompileHook
 from .epoch_aware_hook import EpochAwareHook
 from .epoch_seed_hook import EpochSeedHook
 from .finite_loss_hook import FiniteLossHook
+from .load_from_check_hook import LoadFromCheckHook
 from .loss_reduction_check_hook import LossReductionCheckHook
 from .num_classes_check_hook import NumClassesCheckHook
 from .phase_time_hook import PhaseTimeHook
@@ -12,6 +13,7 @@ from .stage_switch_hook import StageSwitchHook
 
 __all__ = [
     'ClassCountsHook', 'CompileHook', 'EpochAwareHook', 'EpochSeedHook',
-    'FiniteLossHook', 'LossReductionCheckHook', 'NumClassesCheckHook',
+    'FiniteLossHook', 'LoadFromCheckHook', 'LossReductionCheckHook',
+    'NumClassesCheckHook',
     'PhaseTimeHook', 'RoutingCostHook', 'StageSwitchHook'
 ]
