@@ -14,9 +14,13 @@ def inverse_prior(prior: torch.Tensor) -> torch.Tensor:
 
     Class ``c`` of rank ``r`` among the priors sorted in ascending order
     gets the prior of rank ``C - 1 - r``: the most frequent class gets the
-    rarest class's prior and vice versa (SADE's ``inverse_prior``). Tied
-    priors are ranked by class index (a stable sort), so two classes with
-    the same prior can get different inverse priors.
+    rarest class's prior and vice versa (SADE's ``inverse_prior``).
+
+    Ties. Two classes with the same prior can get different inverse priors,
+    depending on how the sort ranks them. The ranks are those of
+    ``torch.sort`` (not stable) of the prior in float32, as in the public
+    code (which sorts its float32 prior), so that both agree on the same
+    machine; on CPU ``torch.sort`` ranks tied classes by decreasing index.
 
     Args:
         prior (Tensor): Class prior, shape (C, ).
@@ -24,7 +28,8 @@ def inverse_prior(prior: torch.Tensor) -> torch.Tensor:
     Returns:
         Tensor: Shape (C, ), the same values in reversed rank order.
     """
-    values, order = torch.sort(prior, stable=True)
+    _, order = torch.sort(prior.float())
+    values = prior[order]
     rank = torch.empty_like(order)
     rank[order] = torch.arange(order.numel(), device=order.device)
     return values[prior.numel() - 1 - rank]
