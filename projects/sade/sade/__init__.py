@@ -9,9 +9,11 @@ from .sade_fusion import SADEFusion
 from .test_time_aggregation import (AggregationResult, learn_aggregation,
                                     should_stop)
 from .test_time_objective import prediction_stability_loss
+from .two_view_dataset import TwoViewDataset, collate_views
 
 __all__ = [
     'AggregationResult', 'DiverseExpertLoss', 'SADEFusion',
-    'diverse_expert_adjustments', 'inverse_prior', 'learn_aggregation',
-    'prediction_stability_loss', 'should_stop'
+    'TwoViewDataset', 'collate_views', 'diverse_expert_adjustments',
+    'inverse_prior', 'learn_aggregation', 'prediction_stability_loss',
+    'should_stop'
 ]
