@@ -82,7 +82,7 @@ def learn_aggregation(
             optim.zero_grad()
             loss.backward()
             optim.step()
-            total += float(loss) * view1.size(1)
+            total += loss.item() * view1.size(1)
             count += view1.size(1)
         losses.append(total / max(count, 1))
         done += 1
