@@ -24,7 +24,8 @@ model = dict(
         fusion=dict(type='SADEFusion')))
 
 train_pipeline = [
-    dict(type='LoadImageFromFileBounded', max_pixels={{_base_.max_image_pixels}}),
+    dict(type='LoadImageFromFileBounded',
+         max_pixels={{_base_.max_image_pixels}}),
     dict(type='RandomResizedCrop', scale=224, backend='pillow'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4),

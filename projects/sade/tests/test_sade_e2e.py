@@ -85,21 +85,22 @@ def test_readme_commands_on_tiny_data(tmp_path, tmp_path_factory):
         0: ['--epochs', str(EPOCHS), '--no-validate', '--cfg-options',
             f'train_dataloader.dataset.dataset.data_root={root}',
             'train_dataloader.dataset.max_per_class=100',
-            'train_dataloader.num_workers=0',
-        ] + test_data,
+            'train_dataloader.num_workers=0'] + test_data,
         1: ['--cfg-options'] + test_data,
         2: ['--epochs', '1', '--distributions', 'forward50', 'uniform',
             'backward50', '--cfg-options'] + test_data,
         3: ['--cfg-options'] + test_data,
     }
+
+    def substitute(arg):
+        if arg == '$CONFIG':
+            return config
+        arg = arg.replace('work_dirs/sade_fm', work)
+        return arg.replace('epoch_20.pth', f'epoch_{EPOCHS}.pth')
+
     outputs = []
     for i, command in enumerate(commands):
-        args = [
-            config if a == '$CONFIG' else a.replace(
-                'work_dirs/sade_fm', work).replace('epoch_20.pth',
-                                                    f'epoch_{EPOCHS}.pth')
-            for a in command
-        ]
+        args = [substitute(a) for a in command]
         outputs.append(run(args + extra[i]))
 
     assert 'loss_diverse' in outputs[0]

@@ -5,7 +5,6 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from projects.sade.sade import (DiverseExpertLoss, SADEFusion,
                                 diverse_expert_adjustments, inverse_prior,
