@@ -18,7 +18,7 @@ class ShiftedDistributionAccuracy(ClassCountsMetricMixin, BaseMetric):
     """Top-1 and many / medium / few-shot accuracy on test distributions
     that are long-tailed forward, uniform or long-tailed backward.
 
-    The test-agnostic protocol of SADE (Zhang et al., "Self-Supervised
+    The test-agnostic protocol of Zhang et al. ("Self-Supervised
     Aggregation of Diverse Experts for Test-Agnostic Long-Tailed
     Recognition", NeurIPS 2022): the balanced test set is subsampled into
     several test sets whose class distribution is long-tailed like the
@@ -28,7 +28,7 @@ class ShiftedDistributionAccuracy(ClassCountsMetricMixin, BaseMetric):
     one evaluation pass: the model runs once, whatever the number of
     distributions.
 
-    **Per-class counts** (SADE's ``get_img_num_per_cls``, ``'exp'``
+    **Per-class counts** (the paper code's ``get_img_num_per_cls``, ``'exp'``
     profile). Classes are ranked by their number of *training* images,
     most frequent first (ties by class index, so for CIFAR-LT and
     Fashion-MNIST-LT, built head-first, the rank is the class index); ``r``
@@ -56,8 +56,8 @@ class ShiftedDistributionAccuracy(ClassCountsMetricMixin, BaseMetric):
     that permutation. The subsets are therefore deterministic (the same on
     every run, rank count and batch size) and nested: forward 10 is a
     subset of forward 2 class by class. ``seed=None`` keeps the first
-    ``n_c`` samples by dataset index instead. SADE draws the samples with
-    ``np.random.shuffle`` under seed 0; the counts are SADE's, the exact
+    ``n_c`` samples by dataset index instead. The paper draws the samples with
+    ``np.random.shuffle`` under seed 0; the counts are the paper's, the exact
     images are not (a different dataset order and generator).
 
     Reported keys (default prefix ``'shifted'``), all in percent, for every
@@ -66,7 +66,7 @@ class ShiftedDistributionAccuracy(ClassCountsMetricMixin, BaseMetric):
     ``shifted/forward50/top1``:
 
     - ``shifted/<D>/top1``: accuracy over the images of the subset (the
-      number SADE reports).
+      number the paper reports).
     - ``shifted/<D>/many``, ``/medium``, ``/few``: mean of the per-class
       top-1 accuracies of the classes of the group within the subset, the
       convention and the thresholds of :class:`LongTailAccuracy`.
@@ -79,7 +79,8 @@ class ShiftedDistributionAccuracy(ClassCountsMetricMixin, BaseMetric):
 
     Args:
         imbalance_factors (Sequence[float]): The ``IF`` of the forward and
-            backward distributions. Defaults to (2, 5, 10, 25, 50), SADE's.
+            backward distributions. Defaults to (2, 5, 10, 25, 50), the
+            paper's.
         uniform (bool): Also report the uniform distribution. Defaults to
             True.
         num_per_class (int, optional): ``n_max``. Defaults to None (the
@@ -157,7 +158,7 @@ class ShiftedDistributionAccuracy(ClassCountsMetricMixin, BaseMetric):
     def shifted_class_counts(num_per_class: int, order: Sequence[int],
                              imbalance_factor: float,
                              reverse: bool = False) -> np.ndarray:
-        """Test images kept per class, SADE's rule.
+        """Test images kept per class, the paper's rule.
 
         Args:
             num_per_class (int): ``n_max``.
