@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from sade_test_utils import CONFIGS, PROJECT, REPO_ROOT, head_takes_fusion
+from sade_test_utils import CONFIGS, PROJECT, REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -45,21 +45,6 @@ def run(args):
     return proc.stdout
 
 
-def config_for_this_core(tmp_path):
-    """The config itself, or, while the core head takes no fusion rule, the
-    config with the head swapped for a stand-in that does."""
-    if head_takes_fusion():
-        return CONFIG
-    path = tmp_path / 'sade_with_fusion_head_stub.py'
-    path.write_text(
-        f'_base_ = [{CONFIG!r}]\n'
-        "custom_imports = dict(imports=['shike_mm', 'projects.sade.sade', "
-        "'projects.sade.tests.fusion_head_stub'], "
-        'allow_failed_imports=False)\n'
-        "model = dict(head=dict(type='FusionHeadStub'))\n")
-    return str(path)
-
-
 def data_root(tmp_path_factory):
     if osp.isfile(osp.join(DEBIAN_ROOT, 'train-images-idx3-ubyte.gz')):
         return DEBIAN_ROOT
@@ -74,7 +59,7 @@ def test_readme_commands_on_tiny_data(tmp_path, tmp_path_factory):
     assert tools == ['tools/train.py', 'tools/test.py',
                      'projects/sade/tools/test_time_aggregate.py',
                      'tools/test.py']
-    config = config_for_this_core(tmp_path)
+    config = CONFIG
     root = data_root(tmp_path_factory)
     work = str(tmp_path / 'sade_fm')
     test_data = [

@@ -72,10 +72,7 @@ def models(ref, seed=0):
 
 def our_expert_logits(model, x):
     feats = model.extract_feat(x)
-    head = model.head
-    if hasattr(head, 'expert_logits'):
-        return head.expert_logits(feats)
-    return head.forward_experts(feats)
+    return model.head.expert_logits(feats)
 
 
 @pytest.mark.parametrize('training', [False, True])

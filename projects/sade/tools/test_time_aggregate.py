@@ -79,11 +79,7 @@ def expert_logits(model, data: dict) -> torch.Tensor:
     data = model.data_preprocessor(data, False)
     with torch.no_grad():
         feats = model.extract_feat(data['inputs'])
-        head = model.head
-        if hasattr(head, 'expert_logits'):
-            logits = head.expert_logits(feats)
-        else:
-            logits = head.forward_experts(feats)
+        logits = model.head.expert_logits(feats)  # ExpertLogitsHead
     return logits.float()
 
 
