@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install.sh --data
-exec "${PYTHON:-python3}" -m pytest tests projects "$@"
+exec "${PYTHON:-python3}" -m pytest "$@"  # setup.cfg testpaths: tests, projects/*/tests
