@@ -86,7 +86,12 @@ def load_config(model: str):
 
 def build_inferencer(model: str, checkpoint: str, device: str = 'cpu'):
     """The inferencer and the channel order its images are decoded in."""
+    import mmpretrain.utils.progress
     from mmpretrain.apis import ImageClassificationInferencer
+
+    # the output is one line per image: mmpretrain's live progress bar
+    # would be drawn into it (and into a pipe) without a newline
+    mmpretrain.utils.progress.disable_progress_bar = True
     cfg = load_config(model)
     pipeline = cfg.test_dataloader.dataset.pipeline
     cfg.test_dataloader.dataset.pipeline = [

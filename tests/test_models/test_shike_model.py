@@ -48,7 +48,10 @@ def test_imagenet_configs_parse(name):
     cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
     assert cfg.model.backbone.type == 'SHIKEResNet'
     assert cfg.model.head.in_channels == 2048
-    assert cfg.model.backbone.num_experts == cfg.model.head.num_experts
+    # written once: the head takes the backbone's
+    assert cfg.model.type == 'MultiExpertClassifier'
+    assert cfg.model.backbone.num_experts == 3
+    assert 'num_experts' not in cfg.model.head
 
 
 def _batch(num_classes=10, batch=8):
