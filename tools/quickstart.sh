@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # README command 1: install the locked stack and Debian's
-# Fashion-MNIST, train SHIKE on Fashion-MNIST-LT (about 10 minutes on 2 CPU
-# cores), print overall / many / medium / few accuracy and the range the
-# same config gave over three seeds on the locked stack.
+# Fashion-MNIST, train SHIKE on Fashion-MNIST-LT (README: times per CPU
+# kind), print overall / many / medium / few accuracy and the range the
+# same config gave over eight seeds on the locked stack.
 #   bash tools/quickstart.sh [extra tools/train.py arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
