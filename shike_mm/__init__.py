@@ -10,9 +10,21 @@ mmpretrain's model hub, so that ``mmpretrain.get_model`` and
 ``mmpretrain.inference_model`` know the configs by name. Configs load it with::
 
     custom_imports = dict(imports=['shike_mm'], allow_failed_imports=False)
+
+mmcv-lite (the supported mmcv here) has no compiled ops, and mmcv warns
+about the one it cannot import (``MultiScaleDeformableAttention``, which no
+component of shike-mm uses) whenever mmpretrain's models are imported; that
+one warning is filtered, nothing else.
 """
-from .engine.checkpoint import register_checkpoint_safe_globals
-from .version import __version__
+import warnings
+
+warnings.filterwarnings(
+    'ignore',
+    message=r'Fail to import ``MultiScaleDeformableAttention``',
+    category=UserWarning)
+
+from .engine.checkpoint import register_checkpoint_safe_globals  # noqa: E402,E501
+from .version import __version__  # noqa: E402
 
 from . import datasets  # noqa: F401,E402
 from . import engine  # noqa: F401,E402
