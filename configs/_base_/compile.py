@@ -1,5 +1,6 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
-# torch.compile the training step: DeviceAwareRunner compiles the loss
+# torch.compile the training step: tools/train.py turns this entry into a
+# CompileHook (shike_mm/engine/hooks/compile_hook.py), which compiles the loss
 # forward of train_step (shike_mm/engine/compile_step.py; mmengine's
 # optimizer wrapper stays eager, so its step counter does not recompile
 # the graph). Inductor fuses BatchNorm, ReLU and the losses into a few
@@ -10,6 +11,6 @@
 # compiling costs minutes once per stage and batch shape (static shapes:
 # the last, smaller batch of an epoch gets its own graph instead of
 # turning every graph dynamic). Without a C++ compiler (CPU) or Triton
-# (GPU) DeviceAwareRunner warns and trains uncompiled; `compile=False`
+# (GPU) CompileHook warns and trains uncompiled; `compile=False`
 # turns it off.
 compile = dict(dynamic=False)
