@@ -12,8 +12,10 @@ import argparse
 import os
 
 from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
+from shike_mm.analysis.metrics_table import metrics_tables
 from shike_mm.engine.checkpoint import check_checkpoint_path
 from shike_mm.engine.checkpoint.check import check_checkpoint_dataset
 from shike_mm.engine.runners import finish_distributed
@@ -176,6 +178,8 @@ def main():
             raise
         name = cfg.test_dataloader.dataset.get('type', 'the test dataset')
         raise empty_test_set(str(name)) from err
+    if metrics and is_main_process():  # the log line, as tables
+        print(metrics_tables(metrics), flush=True)
     finish_distributed()
     if args.out:
         print(f'predictions written to {args.out}')

@@ -258,3 +258,8 @@ def test_test_py_shifted_calibration(tiny, tmp_path):
         metrics['accuracy/top1'])
     assert 'calibration/ece_few' in metrics
     assert 'calibration/ece_many' not in metrics  # the checkpoint's counts
+    # what tools/test.py prints: one row per test distribution
+    from shike_mm.analysis.metrics_table import metrics_tables
+    tables = metrics_tables(metrics)
+    for row in ('forward50', 'uniform', 'backward50'):
+        assert f'\n| {row} ' in tables, tables
