@@ -51,6 +51,7 @@ def test_pages_document_commands():
             'tools/reference_train.py'} <= tools
 
 
+@pytest.mark.slow  # a --help start-up per tool: about two minutes in all
 @pytest.mark.parametrize(
     'tool', sorted({tool for _, tool, _ in documented_commands()}))
 def test_documented_options_exist(tool):
