@@ -13,11 +13,11 @@ import os
 
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
-from mmengine.hooks import Hook
 
 from shike_mm.analysis.metrics_table import metrics_tables
 from shike_mm.engine.checkpoint import check_checkpoint_path
-from shike_mm.engine.checkpoint.check import check_checkpoint_dataset
+from shike_mm.engine.hooks.test_dataset_check_hook import (
+    TestDatasetCheckHook, empty_test_set)
 from shike_mm.engine.runners import finish_distributed
 from shike_mm.engine.stages import resolve_stage_schedule
 from shike_mm.utils.runner_cli import build_runner, merge_common_args
@@ -126,49 +126,13 @@ def merge_args(cfg: Config, args) -> Config:
     return resolve_stage_schedule(cfg)
 
 
-def empty_test_set(name: str) -> ValueError:
-    return ValueError(
-        f'the test dataset ({name}) is empty: no image to evaluate. Check '
-        'test_dataloader.dataset (data_root, ann_file, data_prefix, '
-        'indices or a filter that leaves nothing).')
-
-
-class TestDatasetCheck(Hook):
-    """Refuse an empty test dataset, and a loaded checkpoint trained on
-    other classes than the test dataset's (:func:`check_checkpoint_dataset`)
-    unless ``allow_mismatch``."""
-
-    priority = 'VERY_HIGH'  # before the class counts are handed out
-
-    def __init__(self, filename: str, allow_mismatch: bool) -> None:
-        self.filename, self.allow_mismatch = filename, allow_mismatch
-
-    @staticmethod
-    def _dataset(runner):
-        return runner.test_loop.dataloader.dataset
-
-    def before_run(self, runner) -> None:
-        dataset = self._dataset(runner)
-        if len(dataset) == 0:
-            raise empty_test_set(type(dataset).__name__)
-
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        if self.allow_mismatch:
-            return
-        dataset = self._dataset(runner)
-        metainfo = getattr(dataset, 'metainfo', None) or {}
-        check_checkpoint_dataset(
-            checkpoint.get('meta'), metainfo.get('classes'), self.filename,
-            f'the test dataset ({type(dataset).__name__})')
-
-
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     runner = build_runner(cfg)
     runner.register_hook(
-        TestDatasetCheck(args.checkpoint, args.allow_dataset_mismatch))
+        TestDatasetCheckHook(args.checkpoint, args.allow_dataset_mismatch))
     try:
         metrics = runner.test()
     except ValueError as err:

@@ -10,10 +10,11 @@ from .num_classes_check_hook import NumClassesCheckHook
 from .phase_time_hook import PhaseTimeHook
 from .routing_cost_hook import RoutingCostHook
 from .stage_switch_hook import StageSwitchHook
+from .test_dataset_check_hook import TestDatasetCheckHook
 
 __all__ = [
     'ClassCountsHook', 'CompileHook', 'EpochAwareHook', 'EpochSeedHook',
     'FiniteLossHook', 'LoadFromCheckHook', 'LossReductionCheckHook',
-    'NumClassesCheckHook',
-    'PhaseTimeHook', 'RoutingCostHook', 'StageSwitchHook'
+    'NumClassesCheckHook', 'PhaseTimeHook', 'RoutingCostHook',
+    'StageSwitchHook', 'TestDatasetCheckHook'
 ]
