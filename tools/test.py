@@ -6,6 +6,7 @@ Examples::
     python tools/test.py CONFIG work_dirs/x/epoch_200.pth
     python tools/test.py CONFIG CKPT --out results.pkl
     python tools/test.py CONFIG CKPT --shifted-calibration
+    python tools/test.py CONFIG CKPT --metrics-out metrics.json
     tools/dist_test.sh CONFIG CKPT 8
 """
 import argparse
@@ -14,6 +15,7 @@ import os
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
 
+from shike_mm.analysis.metrics_file import save_metrics
 from shike_mm.analysis.metrics_table import metrics_tables
 from shike_mm.engine.checkpoint import check_checkpoint_path
 from shike_mm.engine.hooks.test_dataset_check_hook import (
@@ -34,6 +36,12 @@ def parse_args():
         help='dump every prediction (pred_score, pred_label, gt_label, '
         'sample_idx as torch tensors, one dict per image) to this pickle '
         'file, about 170 bytes per image for 10 classes')
+    parser.add_argument(
+        '--metrics-out',
+        metavar='FILE.json',
+        help='also write the metrics (every key of the log line, per-class '
+        'lists included) to this JSON file, e.g. for '
+        'tools/analysis_tools/collect_metrics.py')
     parser.add_argument(
         '--expert-logits',
         action='store_true',
@@ -87,6 +95,10 @@ def merge_args(cfg: Config, args) -> Config:
     """Merge the test-only command-line arguments into the config."""
     if '://' not in args.checkpoint:
         check_checkpoint_path(args.checkpoint)
+    metrics_out = getattr(args, 'metrics_out', None)
+    if metrics_out is not None and not metrics_out.endswith('.json'):
+        raise ValueError(
+            f'--metrics-out must end with .json, got {metrics_out!r}')
     # --cfg-options first: they address the config as written (e.g.
     # test_evaluator.many_shot_thr), before --out turns the evaluator into
     # a list.
@@ -144,6 +156,9 @@ def main():
         raise empty_test_set(str(name)) from err
     if metrics and is_main_process():  # the log line, as tables
         print(metrics_tables(metrics), flush=True)
+        if args.metrics_out:
+            save_metrics(metrics, args.metrics_out)
+            print(f'metrics written to {args.metrics_out}')
     finish_distributed()
     if args.out:
         print(f'predictions written to {args.out}')

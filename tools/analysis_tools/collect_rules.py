@@ -10,11 +10,12 @@ Runs are found as ``tools/compare.py`` lays them out,
         --rules "as trained" "LA tau=1" --out work_dirs/rules_table.md
 """
 import argparse
-import statistics
 import sys
 from collections import OrderedDict
 from pathlib import Path
 from typing import Dict, List
+
+from shike_mm.analysis.metrics_file import mean_std
 
 
 def read_rules(path: Path) -> Dict[str, Dict[str, float]]:
@@ -64,11 +65,7 @@ def collect(work_root: Path, rules: List[str], columns: List[str]) -> str:
             cells = []
             for column in columns:
                 values = [run[column] for run in runs if column in run]
-                if len(values) > 1:
-                    cells.append(f'{statistics.mean(values):.2f} ± '
-                                 f'{statistics.stdev(values):.2f}')
-                else:
-                    cells.append(f'{values[0]:.2f}' if values else 'n/a')
+                cells.append(mean_std(values) if values else 'n/a')
             lines.append(f'| {config.name} | {rule} | {len(runs)} | '
                          + ' | '.join(cells) + ' |')
     if not found:

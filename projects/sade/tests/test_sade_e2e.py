@@ -104,6 +104,15 @@ def test_readme_commands_on_tiny_data(tmp_path, tmp_path_factory):
         assert os.path.isfile(
             osp.join(work, 'aggregated', f'aggregated_{name}.pth'))
     assert 'aggregated' in outputs[2] and 'backward50' in outputs[2]
+    # the same figures as a metrics file, as tools/test.py --metrics-out
+    # writes them
+    flat = json.load(
+        open(osp.join(work, 'aggregated', 'aggregated_metrics.json')))
+    assert flat == {
+        f'shifted/{name}/{group}': value
+        for name, entry in report['distributions'].items()
+        for group, value in entry['aggregated'].items()
+    }
     import torch
     ckpt = torch.load(
         osp.join(work, 'aggregated', 'aggregated_backward50.pth'),

@@ -17,8 +17,10 @@ augmented views, objective, optimiser, epochs, batch size) and scores the
 fused prediction on the same subset. It prints plain and aggregated top-1
 per distribution and writes, under the work dir,
 ``aggregated_<distribution>.pth`` (the checkpoint with the learned fusion
-weights under ``head.fusion.``) and ``test_time_aggregation.json`` (all
-figures).
+weights under ``head.fusion.``), ``test_time_aggregation.json`` (all
+figures) and ``aggregated_metrics.json`` (each distribution scored with the
+weights learned on it, keys ``shifted/<distribution>/<group>`` as
+``tools/test.py --metrics-out`` writes them).
 """
 import argparse
 import copy
@@ -35,6 +37,7 @@ from torch.utils.data import DataLoader
 
 from projects.sade.sade import (TwoViewDataset, collate_views,
                                 learn_aggregation)
+from shike_mm.analysis.metrics_file import save_metrics
 
 
 def parse_args(argv=None):
@@ -229,6 +232,13 @@ def main(argv=None):
     with open(osp.join(cfg.work_dir, 'test_time_aggregation.json'),
               'w') as f:
         json.dump(report, f, indent=1)
+    # each distribution scored with the weights learned on it, as one
+    # metrics file that tools/analysis_tools/collect_metrics.py reads
+    save_metrics(
+        {f'shifted/{name}/{group}': value
+         for name, entry in rows
+         for group, value in entry['aggregated'].items()},
+        osp.join(cfg.work_dir, 'aggregated_metrics.json'))
     print('SADE test-time aggregation (top-1 %, plain = mean of the '
           'experts\' logits)')
     print(f'{"distribution":<14}{"images":>7}{"plain":>8}{"aggregated":>12}'
@@ -239,7 +249,7 @@ def main(argv=None):
               f'{entry["aggregated"]["top1"]:>12.2f}  {weights} '
               f'({entry["epochs"]})')
     print(f'written: {cfg.work_dir}/aggregated_<distribution>.pth, '
-          'test_time_aggregation.json')
+          'test_time_aggregation.json, aggregated_metrics.json')
     return report
 
 
