@@ -1,44 +1,14 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
-import os
-import subprocess
+"""Fixtures shared by every tier of the suite (the tier markers are set in
+the repository's root ``conftest.py``)."""
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_command(args, cwd=REPO_ROOT, env=None, timeout=600):
-    """Run a command, return the completed process; fail the test with its
-    output when it exits non-zero."""
-    full_env = dict(os.environ)
-    full_env['PYTHONPATH'] = os.pathsep.join(
-        [str(REPO_ROOT)] + [p for p in [os.environ.get('PYTHONPATH')] if p])
-    full_env.setdefault('OMP_NUM_THREADS', '1')
-    full_env.update(env or {})
-    proc = subprocess.run(
-        [str(a) for a in args], cwd=cwd, env=full_env, timeout=timeout,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    return proc
-
-
-def check_command(args, **kwargs):
-    proc = run_command(args, **kwargs)
-    if proc.returncode != 0:
-        pytest.fail(f'command failed ({proc.returncode}): '
-                    f'{" ".join(map(str, args))}\n{proc.stdout[-6000:]}')
-    return proc
-
-
-def load_checkpoint(path):
-    """Load a checkpoint the way torch >= 2.6 does by default
-    (``weights_only=True``): also a check that shike_mm's allow-list of
-    checkpoint globals suffices."""
-    import torch
-
-    import shike_mm  # noqa: F401  registers the allow-list
-    return torch.load(path, map_location='cpu', weights_only=True)
+from tests.helpers.cifar_runs import write_tiny_cifar10
+from tests.helpers.commands import REPO_ROOT, check_command
+from tests.helpers.tiny_image_folder import write_image_folder
+from tests.helpers.tiny_runs import TINY_CONFIG, tiny_data_options
 
 
 @pytest.fixture(scope='session')
@@ -49,3 +19,25 @@ def repo_root():
 @pytest.fixture(scope='session')
 def python():
     return sys.executable
+
+
+@pytest.fixture(scope='session')
+def tiny_root(tmp_path_factory):
+    """An image folder of the tiny config's data (train / val / test)."""
+    return write_image_folder(tmp_path_factory.mktemp('tiny'))
+
+
+@pytest.fixture(scope='session')
+def tiny_run(tmp_path_factory, tiny_root):
+    """Work dir of a 1-epoch run of the tiny config (epoch_1.pth)."""
+    work = tmp_path_factory.mktemp('tiny_run')
+    check_command([sys.executable, 'tools/train.py', TINY_CONFIG,
+                   '--work-dir', work, '--cfg-options',
+                   *tiny_data_options(tiny_root), 'train_cfg.max_epochs=1'])
+    return work
+
+
+@pytest.fixture(scope='session')
+def cifar_root(tmp_path_factory):
+    """A tiny generated CIFAR-10 (``write_tiny_cifar10``)."""
+    return write_tiny_cifar10(tmp_path_factory.mktemp('cifar10'))

@@ -5,13 +5,13 @@ import os.path as osp
 
 import pytest
 from mmengine.config import Config
+from mmpretrain.registry import DATASETS, METRICS
 
 import shike_mm  # noqa: F401
-from mmpretrain.registry import DATASETS, METRICS
 from shike_mm.datasets import get_class_counts
-from tests.test_datasets.generators import (redirect_data_root, write_cifar,
-                                            write_fashion_mnist_idx,
-                                            write_list_dataset)
+from tests.helpers.generators import (redirect_data_root, write_cifar,
+                                      write_fashion_mnist_idx,
+                                      write_list_dataset)
 
 CONFIG_DIR = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',

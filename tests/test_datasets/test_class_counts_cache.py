@@ -6,7 +6,7 @@ import pytest
 
 from shike_mm.datasets import (ClassAwareSampler, ImageNetLT,
                                get_class_counts, read_class_counts)
-from tests.test_datasets.generators import write_list_dataset
+from tests.helpers.generators import write_list_dataset
 
 COUNTS = [12, 7, 3, 0, 1]
 

@@ -6,8 +6,7 @@ import pytest
 
 from mmpretrain.registry import DATASETS
 from shike_mm.datasets import FashionMNISTIDX, LongTailDataset
-from tests.test_datasets.generators import (decode_index,
-                                            write_fashion_mnist_idx)
+from tests.helpers.generators import (decode_index, write_fashion_mnist_idx)
 
 DEBIAN_ROOT = '/usr/share/datasets/fashion-mnist'
 CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal',

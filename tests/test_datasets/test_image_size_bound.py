@@ -14,7 +14,7 @@ from PIL import Image
 import shike_mm  # noqa: F401
 from mmpretrain.registry import DATASETS, TRANSFORMS
 from shike_mm.datasets import header_image_size
-from tests.test_datasets.generators import write_huge_png
+from tests.helpers.generators import write_huge_png
 
 CONFIG_DIR = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',

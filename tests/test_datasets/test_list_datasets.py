@@ -1,13 +1,12 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 import os
 
-import numpy as np
 import pytest
 
 from mmpretrain.registry import DATASETS
 from shike_mm.datasets import (INaturalist2018, ImageNetLT, PlacesLT,
                                get_class_counts)
-from tests.test_datasets.generators import write_list_dataset
+from tests.helpers.generators import write_list_dataset
 
 COUNTS = [12, 7, 3, 0, 1]
 

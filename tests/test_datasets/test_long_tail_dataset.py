@@ -9,7 +9,7 @@ import torch
 from mmpretrain.registry import DATASETS
 from shike_mm.datasets import (LongTailDataset, OfflineCIFAR100,
                                get_class_counts, long_tail_counts)
-from tests.test_datasets.generators import decode_index, write_cifar
+from tests.helpers.generators import decode_index, write_cifar
 
 PER_CLASS = 50
 

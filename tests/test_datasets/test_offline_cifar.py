@@ -4,7 +4,7 @@ import os
 import pytest
 
 from shike_mm.datasets import OfflineCIFAR10, OfflineCIFAR100
-from tests.test_datasets.generators import write_cifar
+from tests.helpers.generators import write_cifar
 
 
 def test_missing_root_lists_expected_files(tmp_path):

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
-from tests.conftest import REPO_ROOT
+from tests.helpers.commands import REPO_ROOT
 
 PAGE = REPO_ROOT / 'docs' / 'adding_a_method.md'
 

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.helpers.commands import REPO_ROOT
 
 PAGES = sorted(
     [REPO_ROOT / 'README.md'] + list((REPO_ROOT / 'docs').glob('*.md')) +

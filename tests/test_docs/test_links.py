@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.helpers.commands import REPO_ROOT
 
 DOCS = sorted([REPO_ROOT / 'README.md', *(REPO_ROOT / 'docs').glob('*.md'),
                *(REPO_ROOT / 'configs').glob('*/README.md')])

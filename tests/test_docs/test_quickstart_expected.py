@@ -5,7 +5,7 @@ followed by the range of tools/quickstart_expected.json."""
 import json
 import statistics
 
-from tests.conftest import REPO_ROOT
+from tests.helpers.commands import REPO_ROOT
 
 EXPECTED = REPO_ROOT / 'tools' / 'quickstart_expected.json'
 LINES = (('overall top-1', 'accuracy/top1'), ('many-shot', 'accuracy/many'),

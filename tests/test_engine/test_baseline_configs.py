@@ -10,9 +10,9 @@ import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
-from tests.conftest import REPO_ROOT, load_checkpoint
-from tests.test_datasets.generators import (redirect_data_root, write_cifar,
-                                            write_fashion_mnist_idx)
+from tests.helpers.commands import REPO_ROOT, load_checkpoint
+from tests.helpers.generators import (redirect_data_root, write_cifar,
+                                      write_fashion_mnist_idx)
 
 CONFIGS = sorted(
     str(p.relative_to(REPO_ROOT))
@@ -38,9 +38,9 @@ def test_every_method_has_both_configs():
 
 def _needs(cfg):
     """Reason to skip a config whose components are not registered yet."""
-    import shike_mm  # noqa: F401
     from mmpretrain.registry import MODELS
 
+    import shike_mm  # noqa: F401
     from shike_mm.engine.stages import STAGE_DEFAULTS
     if 'LDAMLoss' in str(cfg.model) and 'LDAMLoss' not in MODELS.module_dict:
         return 'needs LDAMLoss (not registered in this checkout)'
@@ -102,9 +102,10 @@ def _tiny_cfg(config, data_roots, work_dir):
 
 @pytest.mark.parametrize('config', CONFIGS)
 def test_baseline_config_trains_and_validates(config, data_roots, tmp_path):
-    import shike_mm  # noqa: F401
     from mmengine.runner import Runner
     from mmpretrain.registry import RUNNERS
+
+    import shike_mm  # noqa: F401
 
     cfg = _tiny_cfg(config, data_roots, tmp_path)
     reason = _needs(cfg)
@@ -136,10 +137,10 @@ def test_baseline_config_trains_and_validates(config, data_roots, tmp_path):
 
 
 def _epoch_lrs(cfg, epochs):
-    import shike_mm  # noqa: F401
     from mmengine.optim import build_optim_wrapper
     from mmpretrain.registry import PARAM_SCHEDULERS
 
+    import shike_mm  # noqa: F401
     from shike_mm.engine.stages import resolve_stage_schedule
     cfg = resolve_stage_schedule(cfg)
     wrapper = build_optim_wrapper(torch.nn.Linear(2, 2), cfg.optim_wrapper)
@@ -258,8 +259,9 @@ def test_ldam_drw_switches_at_its_epoch_also_after_resume(
     ``drw_epoch`` in an uninterrupted run, and a run resumed from the
     checkpoint before that epoch re-weights from the same epoch and gives
     the same loss."""
-    import shike_mm  # noqa: F401
     from mmengine.runner import Runner
+
+    import shike_mm  # noqa: F401
 
     def build(work_dir, **extra):
         cfg = _tiny_cfg('configs/baselines/ldam-drw_r32_fashion-mnist-lt-'

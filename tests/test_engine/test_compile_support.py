@@ -18,7 +18,7 @@ from mmengine.optim import OptimWrapper
 
 from shike_mm.engine.hooks.compile_hook import CompileHook, compile_as_hook
 from shike_mm.utils.compile_support import compile_unavailable
-from tests.conftest import REPO_ROOT
+from tests.helpers.commands import REPO_ROOT
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
-from tests.conftest import REPO_ROOT
-from tests.test_datasets.generators import (redirect_data_root, write_cifar,
-                                            write_fashion_mnist_idx,
-                                            write_list_dataset)
+from tests.helpers.commands import REPO_ROOT
+from tests.helpers.generators import (redirect_data_root, write_cifar,
+                                      write_fashion_mnist_idx,
+                                      write_list_dataset)
 
 CONFIGS = sorted(
     str(p.relative_to(REPO_ROOT))
@@ -74,6 +74,7 @@ def one_training_step(model, cfg, train_set):
     config's stage hooks switch to; the loss is finite and every trainable
     parameter of the mode gets a gradient."""
     from mmengine.dataset import pseudo_collate
+
     from shike_mm.datasets import get_class_counts
     counts = get_class_counts(train_set)
     for module in model.modules():
@@ -103,9 +104,9 @@ def one_training_step(model, cfg, train_set):
 
 @pytest.mark.parametrize('config', CONFIGS)
 def test_config_builds(config, data_roots):
-    import shike_mm  # noqa: F401
     from mmpretrain.registry import DATASETS, MODELS, PARAM_SCHEDULERS
 
+    import shike_mm  # noqa: F401
     from shike_mm.engine.stages import resolve_stage_schedule
     cfg = resolve_stage_schedule(Config.fromfile(str(REPO_ROOT / config)))
 

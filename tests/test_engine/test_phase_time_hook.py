@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from mmengine.config import Config
 
 from shike_mm.engine.hooks import PhaseTimeHook
-from tests.conftest import REPO_ROOT
+from tests.helpers.commands import REPO_ROOT
 
 
 def test_phase_time_hook_logs_training_and_validation(caplog):

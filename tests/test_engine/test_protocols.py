@@ -20,7 +20,7 @@ from shike_mm.models import (BalancedSoftmaxLoss, DKTLoss, ExpertsMode,
                              PostHocAdjustedHead, RetrainMode, RIDELoss,
                              RouterMode)
 from shike_mm.structures import ClassCounts
-from tests.conftest import REPO_ROOT
+from tests.helpers.commands import REPO_ROOT
 
 IMPLEMENTERS = {
     protocols.ClassCountsConsumer: [

@@ -11,7 +11,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from tests.conftest import REPO_ROOT
+from tests.helpers.commands import REPO_ROOT
 
 
 def test_import_registers_components():

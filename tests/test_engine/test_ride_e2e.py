@@ -9,10 +9,9 @@ import re
 import pytest
 import torch
 
-from tests.conftest import REPO_ROOT, check_command
-from tests.conftest import load_checkpoint
-from tests.test_datasets.generators import (write_cifar,
-                                            write_fashion_mnist_idx)
+from tests.helpers.commands import REPO_ROOT, check_command
+from tests.helpers.commands import load_checkpoint
+from tests.helpers.generators import (write_cifar, write_fashion_mnist_idx)
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
-from tests.conftest import REPO_ROOT
+from tests.helpers.commands import REPO_ROOT
 
 
 def reference_cifar_lr(epoch):

@@ -14,7 +14,7 @@ from mmengine.config import Config
 
 from shike_mm.engine.hooks import StageSwitchHook
 from shike_mm.engine.stages.checks import _lr_table
-from tests.conftest import REPO_ROOT
+from tests.helpers.commands import REPO_ROOT
 
 SCHEDULES = REPO_ROOT / 'configs/_base_/schedules'
 # (schedule base, index of the stage in its StageSwitchHook, a leaf using it)

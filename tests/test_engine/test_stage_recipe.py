@@ -16,9 +16,8 @@ from shike_mm.engine.hooks import StageSwitchHook
 from shike_mm.engine.stages import (StageRecipe, check_recipe_fits_model,
                                     rescale_schedule, resolve_stage_schedule,
                                     stage_recipe_of)
-from tests.conftest import REPO_ROOT, check_command, run_command
-from tests.test_engine.test_stage_boundary import (QUICK, TinyModel,
-                                                   fake_runner)
+from tests.helpers.commands import REPO_ROOT, check_command, run_command
+from tests.helpers.stage_fakes import QUICK, TinyModel, fake_runner
 
 RIDE = REPO_ROOT / 'configs/ride/ride_r32-3e_fashion-mnist-lt-r100-1k_20e.py'
 PAGE = REPO_ROOT / 'docs' / 'adding_a_method.md'
@@ -42,23 +41,12 @@ COUNTING_LAUNCHER = textwrap.dedent('''
 ''')
 
 
-@pytest.fixture(scope='module')
-def cifar_root(tmp_path_factory):
-    from tests.test_datasets.generators import write_cifar
-    root = tmp_path_factory.mktemp('cifar10')
-    write_cifar(str(root), num_classes=10, per_class=40, test_per_class=6,
-                variant='cifar10')
-    return root
-
-
 @pytest.mark.slow
 def test_train_py_reads_the_stage_list_once(tmp_path, cifar_root, python):
     """A whole two-stage run with --epochs rescaling: one parse; testing
     its checkpoint with the config as written (not rescaled): one parse,
     and the head in the mode of the checkpoint's last stage."""
-    from tests.test_engine.test_decoupled_training_e2e import (CONFIG,
-                                                               EPOCHS,
-                                                               tiny_options)
+    from tests.helpers.cifar_runs import CONFIG, EPOCHS, tiny_options
     opts = tiny_options(cifar_root) + ['val_cfg=None', 'val_dataloader=None',
                                        'val_evaluator=None']
     run = check_command([python, '-c', COUNTING_LAUNCHER, 'tools/train.py',
@@ -81,9 +69,7 @@ def test_train_py_reads_the_stage_list_once(tmp_path, cifar_root, python):
 @pytest.mark.slow
 def test_a_typo_in_a_later_stage_stops_before_the_first_step(
         tmp_path, cifar_root, python):
-    from tests.test_engine.test_decoupled_training_e2e import (CONFIG,
-                                                               EPOCHS,
-                                                               tiny_options)
+    from tests.helpers.cifar_runs import CONFIG, EPOCHS, tiny_options
     proc = run_command([
         python, 'tools/train.py', CONFIG, '--work-dir', tmp_path, *EPOCHS,
         '--cfg-options', *tiny_options(cifar_root),
@@ -204,8 +190,9 @@ def test_every_stage_is_checked_against_the_model():
 
 
 def test_epoch_valued_arguments_are_declared_by_their_owners():
-    import shike_mm  # noqa: F401
     from mmpretrain.registry import MODELS
+
+    import shike_mm  # noqa: F401
     assert MODELS.get('LDAMLoss').epoch_valued_args == ('drw_epoch', )
     assert MODELS.get('RIDELoss').epoch_valued_args == ('drw_epoch', )
     # RIDE's re-weighting epoch (16 of 20) moves with the schedule

@@ -16,8 +16,8 @@ import re
 
 import pytest
 
-from tests.conftest import REPO_ROOT, check_command
-from tests.test_datasets.generators import write_cifar
+from tests.helpers.commands import REPO_ROOT, check_command
+from tests.helpers.generators import write_cifar
 
 pytestmark = pytest.mark.slow
 

@@ -5,8 +5,8 @@ read the dataset the training loop trains on."""
 import json
 import textwrap
 
-from tests.conftest import REPO_ROOT, check_command, load_checkpoint
-from tests.test_tools.tiny_image_folder import write_image_folder
+from tests.helpers.commands import REPO_ROOT, check_command, load_checkpoint
+from tests.helpers.tiny_image_folder import write_image_folder
 
 TINY_CONFIG = REPO_ROOT / 'tests/data/configs/tiny_resnet_cifar.py'
 COUNTS = [12, 8, 4, 2]

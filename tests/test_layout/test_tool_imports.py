@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, run_command
+from tests.helpers.commands import REPO_ROOT, run_command
 
 TOOLS = sorted((REPO_ROOT / 'tools').rglob('*.py'))
 TOOL_NAMES = {p.stem for p in TOOLS}

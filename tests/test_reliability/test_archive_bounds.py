@@ -11,10 +11,9 @@ import sys
 import pytest
 import torch
 
-from tests.conftest import run_command
-from tests.test_reliability import crafted_checkpoints as crafted
-from tests.test_reliability.conftest import (TINY_CONFIG, load,
-                                             tiny_data_options)
+from tests.helpers.commands import run_command
+from tests.helpers import crafted_checkpoints as crafted
+from tests.helpers.tiny_runs import (TINY_CONFIG, load, tiny_data_options)
 
 PAD = 64 * 2**20
 

@@ -9,7 +9,7 @@ import torch
 
 from mmpretrain.registry import MODELS
 from shike_mm.datasets import FashionMNISTIDX
-from tests.test_datasets.generators import write_fashion_mnist_idx
+from tests.helpers.generators import write_fashion_mnist_idx
 
 
 @pytest.fixture
@@ -68,9 +68,8 @@ def test_balanced_softmax_unknown_reduction():
 
 def test_unknown_top_level_cfg_option_suggests_nearest(
         tmp_path, tiny_root, python):
-    from tests.conftest import run_command
-    from tests.test_reliability.conftest import (TINY_CONFIG,
-                                                 tiny_data_options)
+    from tests.helpers.commands import run_command
+    from tests.helpers.tiny_runs import (TINY_CONFIG, tiny_data_options)
     proc = run_command([python, 'tools/train.py', TINY_CONFIG, '--work-dir',
                         tmp_path, '--cfg-options',
                         *tiny_data_options(tiny_root),
@@ -104,7 +103,7 @@ def test_num_experts_out_of_range_names_the_field(part, field, value):
 
 
 def test_num_experts_fraction_named_by_train_tool(tmp_path, python):
-    from tests.conftest import run_command
+    from tests.helpers.commands import run_command
     proc = run_command([python, 'tools/train.py', SHIKE_QUICK, '--work-dir',
                         tmp_path, '--cfg-options',
                         'model.backbone.num_experts=2.5'])
@@ -124,7 +123,7 @@ def test_negative_stage_begin_with_epochs_names_the_field(
     """It used to be mapped as an epoch boundary: 'cannot rescale a
     20-epoch schedule to 4 epochs' (with --epochs 10 it silently became
     epoch 0)."""
-    from tests.conftest import run_command
+    from tests.helpers.commands import run_command
     proc = run_command([python, 'tools/train.py', SHIKE_QUICK, '--work-dir',
                         tmp_path, '--epochs', '4', '--cfg-options', option])
     assert proc.returncode != 0
@@ -137,7 +136,7 @@ def test_negative_stage_begin_with_epochs_names_the_field(
 def test_boundary_variable_is_gone(tmp_path, python):
     """The stage boundary is the hook's stage ``begin`` only: the former
     config variable is an unknown entry, refused by name."""
-    from tests.conftest import run_command
+    from tests.helpers.commands import run_command
     proc = run_command([python, 'tools/train.py', SHIKE_QUICK, '--work-dir',
                         tmp_path, '--cfg-options', 'cornerstone=5'])
     assert proc.returncode != 0

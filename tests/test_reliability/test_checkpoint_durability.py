@@ -12,10 +12,9 @@ import sys
 import pytest
 import torch
 
-from tests.conftest import check_command, run_command
-from tests.test_reliability.conftest import (TINY_CONFIG, load,
-                                             tiny_data_options)
-from tests.test_reliability.test_training_guards import hooked_config
+from tests.helpers.commands import check_command, run_command
+from tests.helpers.tiny_runs import (TINY_CONFIG, load, tiny_data_options)
+from tests.helpers.tiny_runs import hooked_config
 
 
 def train(config, work, root, epochs, *extra):
@@ -131,7 +130,7 @@ def write_lock(work, pid, host=None):
 
 
 def test_second_run_in_same_work_dir_is_refused(tmp_path, tiny_root):
-    from tests.test_reliability.test_work_dir_lock import start_holder
+    from tests.helpers.lock_holder import start_holder
     work = tmp_path / 'work'
     work.mkdir()
     other = start_holder(work)  # holds the lock, as a training run does

@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import check_command, run_command
-from tests.test_reliability import crafted_checkpoints as crafted
-from tests.test_reliability.conftest import (TINY_CONFIG, load,
-                                             tiny_data_options)
+from tests.helpers.commands import check_command, run_command
+from tests.helpers import crafted_checkpoints as crafted
+from tests.helpers.tiny_runs import (TINY_CONFIG, load, tiny_data_options)
 
 
 def roundtrip(obj):

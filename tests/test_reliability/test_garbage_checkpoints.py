@@ -5,9 +5,8 @@ empty / truncated files, directories, malformed ``meta.class_counts``."""
 import pytest
 import torch
 
-from tests.conftest import run_command
-from tests.test_reliability.conftest import (TINY_CONFIG, load,
-                                             tiny_data_options)
+from tests.helpers.commands import run_command
+from tests.helpers.tiny_runs import (TINY_CONFIG, load, tiny_data_options)
 
 
 def run_test_tool(python, checkpoint, work, root):

@@ -6,24 +6,14 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from tests.conftest import check_command, load_checkpoint, run_command
-from tests.test_engine.test_decoupled_training_e2e import (CONFIG, EPOCHS,
-                                                           tiny_options)
-from tests.test_datasets.generators import write_cifar
+from tests.helpers.commands import check_command, load_checkpoint, run_command
+from tests.helpers.cifar_runs import CONFIG, EPOCHS, tiny_options
 
 pytestmark = pytest.mark.slow
 
 # 159 images, batch 32: 5 iterations per epoch; with the schedule
 # compressed to 6 epochs (EPOCHS), epochs 1-3 are stage 1, 4-6 stage 2.
 ITERS_PER_EPOCH = 5
-
-
-@pytest.fixture(scope='module')
-def cifar_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp('cifar10')
-    write_cifar(str(root), num_classes=10, per_class=40, test_per_class=6,
-                variant='cifar10')
-    return root
 
 
 def killing_config(tmp_path, iteration):

@@ -7,9 +7,9 @@ import re
 import numpy as np
 import pytest
 
-from tests.conftest import run_command
-from tests.test_reliability.conftest import TINY_CONFIG, tiny_data_options
-from tests.test_tools.tiny_image_folder import write_image_folder
+from tests.helpers.commands import run_command
+from tests.helpers.tiny_runs import TINY_CONFIG, tiny_data_options
+from tests.helpers.tiny_image_folder import write_image_folder
 
 
 @pytest.mark.parametrize('loader', ['LoadImageFromFile',

@@ -6,9 +6,8 @@ file, an empty test set."""
 import pytest
 import torch
 
-from tests.conftest import run_command
-from tests.test_reliability.conftest import (TINY_CONFIG, load,
-                                             tiny_data_options)
+from tests.helpers.commands import run_command
+from tests.helpers.tiny_runs import (TINY_CONFIG, load, tiny_data_options)
 
 OTHER_CLASSES = ('t-shirt', 'trouser', 'pullover', 'dress')
 

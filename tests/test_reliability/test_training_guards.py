@@ -11,9 +11,9 @@ import torch
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 
-from tests.conftest import check_command, run_command
-from tests.test_reliability.conftest import (TINY_CONFIG, load,
-                                             tiny_data_options)
+from tests.helpers.commands import check_command, run_command
+from tests.helpers.tiny_runs import (TINY_CONFIG, hooked_config, load,
+                                     tiny_data_options)
 
 
 class ToyModel(BaseModel):
@@ -75,16 +75,6 @@ def test_non_finite_weights_are_not_saved():
                        match=r'epoch 2: 2 tensor\(s\) hold nan/inf '
                        r'\(head.fc.weight, bn.running_var\)'):
         hook.before_save_checkpoint(SimpleNamespace(epoch=1), bad)
-
-
-def hooked_config(tmp_path, hook):
-    path = tmp_path / 'hooked.py'
-    path.write_text(
-        f"_base_ = [{str(TINY_CONFIG)!r}]\n"
-        "custom_imports = dict(imports=['shike_mm', 'tests.data.test_hooks'],"
-        " allow_failed_imports=False)\n"
-        f"custom_hooks = [{hook}]\n")
-    return path
 
 
 def test_learning_rate_blowup_stops_run_and_keeps_last_good_checkpoint(

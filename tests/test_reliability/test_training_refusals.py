@@ -7,9 +7,8 @@ import sys
 
 import torch
 
-from tests.conftest import run_command
-from tests.test_reliability.conftest import (TINY_CONFIG, load,
-                                             tiny_data_options)
+from tests.helpers.commands import run_command
+from tests.helpers.tiny_runs import (TINY_CONFIG, load, tiny_data_options)
 
 
 def train(config, work, root, epochs, *options):
@@ -24,7 +23,7 @@ def test_ctrl_c_names_last_good_checkpoint(tmp_path, tiny_root):
     config.write_text(
         f'_base_ = [{str(TINY_CONFIG)!r}]\n'
         "custom_imports = dict(imports=['shike_mm', "
-        "'tests.test_reliability.interrupt_hooks'], "
+        "'tests.helpers.interrupt_hooks'], "
         'allow_failed_imports=False)\n'
         "custom_hooks = [dict(type='SigintHook', iteration=8)]\n")
     work = tmp_path / 'work'

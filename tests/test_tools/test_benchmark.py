@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.conftest import check_command, run_command
+from tests.helpers.commands import check_command, run_command
 
 CONFIG = 'configs/shike/shike_r32_cifar100-lt-r100.py'
 TINY = [

@@ -11,7 +11,7 @@ import torch
 from shike_mm.analysis.metrics_file import load_metrics, save_metrics
 from shike_mm.analysis.metrics_over_seeds import (collect_metrics,
                                                   column_names, select_keys)
-from tests.test_tools.test_analysis_tools import load_tool
+from tests.helpers.tool_modules import load_tool
 
 
 def test_save_and_load_round_trip(tmp_path):
@@ -92,7 +92,7 @@ def test_test_py_refuses_a_metrics_file_that_is_not_json(tmp_path):
     import argparse
     import importlib.util
 
-    from tests.conftest import REPO_ROOT
+    from tests.helpers.commands import REPO_ROOT
     spec = importlib.util.spec_from_file_location(
         '_tools_test_metrics', REPO_ROOT / 'tools' / 'test.py')
     test_py = importlib.util.module_from_spec(spec)

@@ -1,7 +1,7 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """tools/analysis_tools/collect_rules.py: mean ± sample std over the seeds
 of each config's rules.md tables, by hand."""
-from tests.conftest import REPO_ROOT, check_command, run_command
+from tests.helpers.commands import REPO_ROOT, check_command, run_command
 
 TOOL = REPO_ROOT / 'tools' / 'analysis_tools' / 'collect_rules.py'
 TABLE = '''ckpt: 10 test images

@@ -9,7 +9,7 @@ import statistics
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.helpers.commands import REPO_ROOT
 
 CONFIGS = [
     'configs/baselines/ce_r32_fashion-mnist-lt-r100-1k_20e.py',
@@ -54,7 +54,7 @@ def _options(fm_root):
 
 @pytest.fixture(scope='module')
 def fm_root(tmp_path_factory):
-    from tests.test_datasets.generators import write_fashion_mnist_idx
+    from tests.helpers.generators import write_fashion_mnist_idx
     return write_fashion_mnist_idx(
         str(tmp_path_factory.mktemp('fm')), per_class=100, test_per_class=1)
 

@@ -7,8 +7,8 @@ import re
 import pytest
 from mmengine.config import Config
 
-from tests.conftest import REPO_ROOT, check_command, run_command
-from tests.test_tools.test_analysis_tools import load_tool
+from tests.helpers.commands import REPO_ROOT, check_command, run_command
+from tests.helpers.tool_modules import load_tool
 
 TOOL = REPO_ROOT / 'tools' / 'analysis_tools' / 'get_flops.py'
 QUICKSTART = 'configs/shike/shike_r32_fashion-mnist-lt-r100-1k_20e.py'

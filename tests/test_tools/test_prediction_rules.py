@@ -8,16 +8,14 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from mmpretrain.structures import DataSample
+
 from shike_mm.evaluation import CalibrationError, ShiftedDistributionAccuracy
-from tests.test_datasets.generators import write_fashion_mnist_idx
-from tests.test_tools.test_analysis_tools import (BASELINE_MODEL,
-                                                  SHIKE_MODEL,
-                                                  TEST_PER_CLASS,
-                                                  TINY_COUNTS, load_tool,
-                                                  reference_logits,
-                                                  write_config)
+from tests.helpers.analysis_models import (BASELINE_MODEL, SHIKE_MODEL,
+                                           TEST_PER_CLASS, TINY_COUNTS,
+                                           reference_logits, write_config)
+from tests.helpers.generators import write_fashion_mnist_idx
+from tests.helpers.tool_modules import load_tool
 
 rules_tool = load_tool('prediction_rules')
 reliability_tool = load_tool('reliability_diagram')
@@ -231,7 +229,7 @@ def test_test_py_shifted_calibration(tiny, tmp_path):
     from mmengine.config import Config
 
     from shike_mm.utils.runner_cli import build_runner
-    from tests.conftest import REPO_ROOT
+    from tests.helpers.commands import REPO_ROOT
     spec = importlib.util.spec_from_file_location(
         '_tools_test', REPO_ROOT / 'tools' / 'test.py')
     test_py = importlib.util.module_from_spec(spec)

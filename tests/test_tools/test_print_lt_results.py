@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import REPO_ROOT, check_command, run_command
+from tests.helpers.commands import REPO_ROOT, check_command, run_command
 
 TOOL = REPO_ROOT / 'tools' / 'analysis_tools' / 'print_lt_results.py'
 

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from tests.conftest import check_command
-from tests.test_datasets.generators import write_fashion_mnist_idx
+from tests.helpers.commands import check_command
+from tests.helpers.generators import write_fashion_mnist_idx
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,7 @@
 compiled op it cannot import) and no other warning."""
 import sys
 
-from tests.conftest import check_command
+from tests.helpers.commands import check_command
 
 SCRIPT = (
     'import warnings, shike_mm, mmpretrain.models, mmcv.cnn\n'

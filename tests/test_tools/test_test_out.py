@@ -11,8 +11,8 @@ import torch
 from mmengine.evaluator import DumpResults, Evaluator
 
 from shike_mm.evaluation import CompactDumpResults
-from tests.conftest import REPO_ROOT, check_command
-from tests.test_datasets.generators import write_fashion_mnist_idx
+from tests.helpers.commands import REPO_ROOT, check_command
+from tests.helpers.generators import write_fashion_mnist_idx
 
 QUICKSTART = 'configs/shike/shike_r32_fashion-mnist-lt-r100-1k_20e.py'
 BYTES_PER_PREDICTION = 200  # for 10 classes

@@ -7,9 +7,9 @@ import re
 import pytest
 import torch
 
-from tests.conftest import REPO_ROOT, check_command, run_command
-from tests.conftest import load_checkpoint as load_state
-from tests.test_tools.tiny_image_folder import write_image_folder
+from tests.helpers.commands import REPO_ROOT, check_command, run_command
+from tests.helpers.commands import load_checkpoint as load_state
+from tests.helpers.tiny_image_folder import write_image_folder
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import REPO_ROOT, check_command
+from tests.helpers.commands import REPO_ROOT, check_command
 
 NAME = 'shike_r32_fashion-mnist-lt-r100-1k_20e'
 CONFIG = f'configs/shike/{NAME}.py'

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from mmengine.config import Config
 
-from tests.conftest import REPO_ROOT
-from tests.test_tools.test_analysis_tools import load_tool
+from tests.helpers.commands import REPO_ROOT
+from tests.helpers.tool_modules import load_tool
 
 FOLDERS = ('configs/shike', 'configs/ride', 'configs/baselines')
 CONFIGS = sorted(

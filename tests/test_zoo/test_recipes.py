@@ -13,8 +13,8 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from torchvision import transforms as T
 
-from tests.conftest import REPO_ROOT
-from tests.test_zoo.recipes import AUTO_AUGMENT, RECIPES
+from tests.helpers.commands import REPO_ROOT
+from tests.helpers.zoo_recipes import AUTO_AUGMENT, RECIPES
 
 ZOO_FOLDERS = ('configs/ride', 'configs/baselines')
 

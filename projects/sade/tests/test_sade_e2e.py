@@ -48,7 +48,7 @@ def run(args):
 def data_root(tmp_path_factory):
     if osp.isfile(osp.join(DEBIAN_ROOT, 'train-images-idx3-ubyte.gz')):
         return DEBIAN_ROOT
-    from tests.test_datasets.generators import write_fashion_mnist_idx
+    from tests.helpers.generators import write_fashion_mnist_idx
     return write_fashion_mnist_idx(
         str(tmp_path_factory.mktemp('fm')), per_class=100, test_per_class=20)
 
