@@ -4,11 +4,27 @@ the repository's root ``conftest.py``)."""
 import sys
 
 import pytest
+import torch
 
 from tests.helpers.cifar_runs import write_tiny_cifar10
 from tests.helpers.commands import REPO_ROOT, check_command
 from tests.helpers.tiny_image_folder import write_image_folder
 from tests.helpers.tiny_runs import TINY_CONFIG, tiny_data_options
+
+
+@pytest.fixture(autouse=True)
+def _single_thread():
+    """Run every in-process test with one intra-op thread.
+
+    The tests use tiny tensors; on a small, busy machine (or beside another
+    test worker) OpenMP threads spinning against each other made them up to
+    10x slower. Tools started as processes get ``OMP_NUM_THREADS=1`` from
+    ``tests.helpers.commands.run_command``.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope='session')

@@ -7,7 +7,7 @@ is github.com/jinyan-06/SHIKE), written as most research code writes it:
 one module per expert called in a Python loop, NCHW tensors, every loss
 term collected per expert (or per expert pair) in Python lists. It uses no
 shike-mm or mmpretrain model code, only plain PyTorch, so it is also an
-independent check of the real model (``tests/test_models/
+independent check of the real model (``tests/unit/models/
 test_fast_equivalence.py``).
 
 Its parameter names are those of the real ``ImageClassifier``

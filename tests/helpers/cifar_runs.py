@@ -33,7 +33,7 @@ def tiny_options(root):
         'default_hooks.checkpoint.max_keep_ckpts=-1',
         # the config compiles its step; compiling costs minutes here, and
         # the compiled step is compared with this one in
-        # tests/test_models/test_fast_equivalence.py
+        # tests/unit/models/test_fast_equivalence.py
         'compile=False',
     ]
 

@@ -23,7 +23,7 @@ pretrained loading are untouched. The weights are concatenated at every
 call (autograd splits their gradients back); that copy is small next to
 the convolutions. The mathematics is the same as the per-expert loop; only
 the order of floating-point accumulation may differ (below 1e-5 relative in
-float32, see ``tests/test_models/test_fast_equivalence.py``).
+float32, see ``tests/unit/models/test_fast_equivalence.py``).
 
 Supported layers: ``nn.Conv2d`` (zero padding), ``nn.BatchNorm2d`` with a
 fixed momentum, ``nn.ReLU`` / ``nn.Identity`` / ``nn.AvgPool2d`` /

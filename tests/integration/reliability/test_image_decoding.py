@@ -1,0 +1,21 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""An image that does not decode (empty, or bytes that are no image) stops
+the run with an error naming the file, through mmpretrain's
+``LoadImageFromFile`` and the project's ``LoadImageFromFileBounded``."""
+
+
+from tests.helpers.commands import run_command
+from tests.helpers.tiny_runs import TINY_CONFIG, tiny_data_options
+from tests.helpers.tiny_image_folder import write_image_folder
+
+
+def test_empty_image_stops_training_naming_it(tmp_path, python):
+    root = write_image_folder(tmp_path / 'data')
+    empty = root / 'train/class2/5.png'
+    empty.write_bytes(b'')
+    proc = run_command([python, 'tools/train.py', TINY_CONFIG, '--work-dir',
+                        tmp_path / 'w', '--cfg-options',
+                        *tiny_data_options(root), 'train_cfg.max_epochs=1'])
+    assert proc.returncode != 0
+    assert f'ValueError: {empty} is empty (0 bytes)' in proc.stdout, \
+        proc.stdout[-3000:]

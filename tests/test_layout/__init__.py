@@ -1,1 +1,0 @@
-# Copyright (c) shike-mm contributors. All rights reserved.
