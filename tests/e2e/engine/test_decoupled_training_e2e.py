@@ -12,7 +12,7 @@ import torch
 
 from tests.helpers.cifar_runs import (BN_STATS, CONFIG, EPOCHS, RETRAIN,
                                       logged_losses, tiny_options)
-from tests.helpers.commands import check_command
+from tests.helpers.commands import check_command, free_port
 from tests.helpers.commands import load_checkpoint as state
 
 
@@ -108,7 +108,7 @@ def test_two_stages_under_cpu_ddp(tmp_path, cifar_root):
                                        'test_evaluator.per_class=False']
     proc = check_command(['bash', 'tools/dist_train.sh', config, '2',
                           '--work-dir', tmp_path, *EPOCHS, '--cfg-options',
-                          *opts], env={'PORT': '29547'})
+                          *opts], env={'PORT': str(free_port())})
     if not torch.cuda.is_available():
         assert 'gloo' in proc.stdout
     # rank 0 logs
@@ -135,7 +135,7 @@ def test_two_stages_under_cpu_ddp(tmp_path, cifar_root):
     tested = check_command([
         'bash', 'tools/dist_test.sh', CONFIG, tmp_path / 'epoch_6.pth', '2',
         '--work-dir', tmp_path / 'test', '--cfg-options', *opts],
-        env={'PORT': '29549'})
+        env={'PORT': str(free_port())})
     last_val = dict(kv.split('=') for kv in by_rank['0'][-1][1].split())
     test_top1 = re.findall(r'accuracy/top1: ([0-9.]+)', tested.stdout)
     assert float(test_top1[-1]) == pytest.approx(

@@ -15,7 +15,7 @@ loss of the 16 samples."""
 import re
 
 
-from tests.helpers.commands import REPO_ROOT, check_command
+from tests.helpers.commands import REPO_ROOT, check_command, free_port
 from tests.helpers.generators import write_cifar
 
 
@@ -78,11 +78,11 @@ def test_sync_bn_ddp_matches_one_process(tmp_path):
 
     # One process: SyncBNAnyDevice is BatchNorm2d there.
     one = losses(train(config, tmp_path / 'one', 1, SYNC_BN).stdout, 1)
-    synced_run = train(config, tmp_path / 'sync', 2, SYNC_BN, port=29551)
+    synced_run = train(config, tmp_path / 'sync', 2, SYNC_BN, port=free_port())
     assert 'gloo' in synced_run.stdout
     synced = losses(synced_run.stdout, 2)
     per_rank = losses(
-        train(config, tmp_path / 'per_rank', 2, port=29553).stdout, 2)
+        train(config, tmp_path / 'per_rank', 2, port=free_port()).stdout, 2)
 
     sync_diff = [abs(a - b) for a, b in zip(one, synced)]
     rank_diff = [abs(a - b) for a, b in zip(one, per_rank)]
