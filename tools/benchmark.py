@@ -36,6 +36,14 @@ classifier-retraining step: the model in the config's first declared stage
 ``head.retrain_classifiers``), put there by the stage code that
 ``StageSwitchHook`` runs.
 
+``--isa avx2`` measures with the vector instructions capped to AVX2 on a
+CPU that has more (AVX-512): the command starts itself again with
+``ATEN_CPU_CAPABILITY=avx2``, ``ONEDNN_MAX_CPU_ISA=AVX2``,
+``MKL_ENABLE_INSTRUCTIONS=AVX2`` and Inductor's ``cpp.simdlen=256``
+(``shike_mm/utils/cpu_isa.py``), and stops if ATen, Inductor or oneDNN
+report otherwise. On a CPU the ``isa:`` line always says what each library
+runs with.
+
 Examples::
 
     git clone https://github.com/jinyan-06/SHIKE && \\
@@ -44,6 +52,9 @@ Examples::
         --reference-repo SHIKE --threads 2 --batch-size 128
     python tools/benchmark.py configs/shike/shike_r32_cifar100-lt-r100.py \\
         --stage 2 --threads 2
+    # the same side by side with AVX2 only, on an AVX-512 CPU
+    python tools/benchmark.py configs/shike/shike_r32_cifar100-lt-r100.py \\
+        --reference-repo SHIKE --threads 2 --batch-size 128 --isa avx2
     # on a GPU: fp16 autocast through mmengine's AmpOptimWrapper
     python tools/benchmark.py configs/shike/shike_r50_imagenet-lt.py \\
         --amp --channels-last
@@ -76,6 +87,10 @@ from shike_mm.testing.shike_reference import (build_reference_step,
 from shike_mm.testing.train_data import (SyntheticDataset, build_train_data,
                                          load_config)
 from shike_mm.utils.compile_support import compile_unavailable
+from shike_mm.utils.cpu_isa import (ISA_CHOICES, apply_inductor_isa,
+                                    check_isa_report, format_isa_report,
+                                    isa_report, requested_isa,
+                                    restart_with_isa)
 
 
 def parse_args(argv=None):
@@ -143,6 +158,14 @@ def parse_args(argv=None):
         '--device', help="'cpu' or 'cuda' (default: cuda if available)")
     parser.add_argument(
         '--no-flops', action='store_true', help='skip the FLOPs count')
+    parser.add_argument(
+        '--isa',
+        choices=ISA_CHOICES,
+        help="cap the CPU instruction set: 'avx2' starts the same command "
+        'again with ATen, oneDNN, MKL and Inductor limited to AVX2 (the '
+        "variables are read when torch loads); 'native' without any cap. "
+        'The "isa:" line reports what each library uses (default: as the '
+        'environment sets it)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -289,6 +312,11 @@ def peak_memory(device):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.isa is not None:
+        # returns only in the restarted process, which has the cap in place
+        restart_with_isa(args.isa)
+    isa = requested_isa()
+    apply_inductor_isa(isa)
     cfg = load_config(args)
     if args.channels_last:
         cfg.model.backbone['channels_last'] = args.channels_last == 'on'
@@ -323,6 +351,13 @@ def main(argv=None):
           f'amp {"on" if args.amp else "off"}, '
           f'channels_last {cfg.model.backbone.get("channels_last", False)}'
           f', compile {compile_cfg or "off"}')
+    if device == 'cpu':
+        report = isa_report()
+        print(format_isa_report(isa, report))
+        try:
+            check_isa_report(isa, report)
+        except RuntimeError as error:
+            raise SystemExit(str(error))
 
     loader, data_desc = build_train_data(cfg, args, num_classes)
     print(f'data: {data_desc}')

@@ -187,3 +187,27 @@ def test_reference_train_public_schedule_retrains(python, tmp_path):
     assert {'top1', 'many', 'medium', 'few'} <= set(result)
     assert re.search(r'last validation: top1 [\d.]+, many [\d.]+, medium '
                      r'[\d.]+, few [\d.]+ \(epoch 2\)', out), out
+
+
+def _has_avx2():
+    try:
+        with open('/proc/cpuinfo') as f:
+            return any(line.startswith('flags') and ' avx2' in line
+                       and ' fma' in line for line in f)
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_avx2(), reason='needs an x86 CPU with AVX2')
+def test_benchmark_isa_avx2_restarts_capped(python):
+    """--isa avx2: the command starts again with the libraries capped, and
+    the "isa:" line shows ATen, Inductor and oneDNN at AVX2."""
+    out = check_command([
+        python, 'tools/benchmark.py', CONFIG, '--isa', 'avx2', '--synthetic',
+        '--no-flops', *TINY
+    ]).stdout
+    assert re.search(r'^isa: requested avx2; ATen AVX2, Inductor avx2 '
+                     r'\(256-bit\), oneDNN [^,]*AVX2, MKL ', out,
+                     re.MULTILINE), out
+    assert out.count('config: ') == 1  # the first start printed nothing
+    assert re.search(r'train step \(model\): +[\d.]+ images/s', out)
