@@ -12,6 +12,11 @@ the config as ``tools/train.py`` does, then measures, after warm-up:
 - peak memory: ``torch.cuda.max_memory_allocated`` on a GPU, the process'
   peak resident set size (RSS) on a CPU;
 - parameters and FLOPs (multiply-adds, mmengine's counter, one image);
+- the training step's achieved GFLOP/s (a trained image counted as 3
+  forwards, 2 FLOPs per multiply-add) and, on a CPU whose float32 peak can
+  be derived (``shike_mm/utils/cpu_peak.py``: cores used x clock x FLOPs
+  per cycle of the ISA in use), the share of that peak; otherwise
+  ``peak: unknown`` and why;
 - the data pipeline's own images/s (the config's augmentation and
   ``num_workers``, model idle), so it shows which side limits training.
 
@@ -91,6 +96,7 @@ from shike_mm.utils.cpu_isa import (ISA_CHOICES, apply_inductor_isa,
                                     check_isa_report, format_isa_report,
                                     isa_report, requested_isa,
                                     restart_with_isa)
+from shike_mm.utils.cpu_peak import cpu_peak
 
 
 def parse_args(argv=None):
@@ -310,6 +316,34 @@ def peak_memory(device):
     return f'{rss_kib / 2**10:.0f} MiB (peak RSS of this process)'
 
 
+def compute_lines(macs, seconds, batch_size, device, amp):
+    """The training step's achieved GFLOP/s and, on a CPU whose peak
+    :func:`~shike_mm.utils.cpu_peak.cpu_peak` can derive, its share.
+
+    Convention: a trained image costs 3 forwards (the forward, and a
+    backward of about twice its multiply-adds) and a multiply-add is 2
+    FLOPs, so ``6 x macs`` FLOPs; the optimizer step and the loss are not
+    counted.
+    """
+    per_image = 6 * macs
+    achieved = per_image * batch_size / seconds / 1e9
+    lines = [f'compute: {per_image / 1e9:.2f} GFLOP per trained image '
+             '(3 x forward multiply-adds x 2 FLOPs), training step '
+             f'{achieved:.1f} GFLOP/s']
+    if device != 'cpu':
+        return lines
+    if amp:
+        return lines + ['peak: unknown (the table is float32; --amp runs '
+                        'bfloat16)']
+    peak = cpu_peak(torch.backends.cpu.get_cpu_capability(),
+                    torch.get_num_threads())
+    if peak.gflops is None:
+        return lines + [f'peak: unknown ({peak.explanation})']
+    return lines + [f'peak: {peak.gflops:.1f} GFLOP/s float32 = '
+                    f'{peak.explanation}; the training step reaches '
+                    f'{100 * achieved / peak.gflops:.0f} % of it']
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.isa is not None:
@@ -476,6 +510,11 @@ def main(argv=None):
         flops = flops_per_image(model, shape)
         print(f'FLOPs: {flops / 1e6:,.1f} M multiply-adds per '
               f'{"x".join(map(str, shape))} image (whole forward)')
+        if args.stage == 1:
+            for line in compute_lines(flops,
+                                      statistics.median(train_times[name]),
+                                      batch_size, device, args.amp):
+                print(line)
     load_after = os.getloadavg()
     print(f'load average (1 min) before / after: {load_before[0]:.2f} / '
           f'{load_after[0]:.2f} on {os.cpu_count()} CPUs')
