@@ -94,9 +94,10 @@ from shike_mm.testing.train_data import (SyntheticDataset, build_train_data,
 from shike_mm.utils.compile_support import compile_unavailable
 from shike_mm.utils.cpu_isa import (ISA_CHOICES, apply_inductor_isa,
                                     check_isa_report, format_isa_report,
-                                    isa_report, requested_isa,
-                                    restart_with_isa)
+                                    isa_env, isa_report, requested_isa)
 from shike_mm.utils.cpu_peak import cpu_peak
+from shike_mm.utils.omp_env import omp_env
+from shike_mm.utils.restart import restart_with_env
 
 
 def parse_args(argv=None):
@@ -346,9 +347,13 @@ def compute_lines(macs, seconds, batch_size, device, amp):
 
 def main(argv=None):
     args = parse_args(argv)
+    # as tools/train.py runs: OpenMP's defaults (OMP_WAIT_POLICY), and the
+    # --isa cap, both read when torch loads; this returns once they are in
+    # place, in the restarted process (started without --isa)
+    env = omp_env()
     if args.isa is not None:
-        # returns only in the restarted process, which has the cap in place
-        restart_with_isa(args.isa)
+        env = isa_env(args.isa, env)
+    restart_with_env(env, drop_option='--isa')
     isa = requested_isa()
     apply_inductor_isa(isa)
     cfg = load_config(args)
@@ -385,6 +390,9 @@ def main(argv=None):
           f'amp {"on" if args.amp else "off"}, '
           f'channels_last {cfg.model.backbone.get("channels_last", False)}'
           f', compile {compile_cfg or "off"}')
+    print('openmp: OMP_WAIT_POLICY='
+          f'{os.environ.get("OMP_WAIT_POLICY", "(unset)")}, OMP_NUM_THREADS='
+          f'{os.environ.get("OMP_NUM_THREADS", "(unset)")}')
     if device == 'cpu':
         report = isa_report()
         print(format_isa_report(isa, report))

@@ -5,7 +5,8 @@ the ISA each library actually runs with.
 Four libraries pick their vector instructions on their own, each once,
 when it is loaded (so the variables must be in the environment before
 ``import torch``; :func:`isa_env` builds such an environment for a new
-process):
+process, and :func:`shike_mm.utils.restart.restart_with_env` starts a
+tool again with it):
 
 ========================  ===========================  ==================
 library                   variable (value for AVX2)    what it covers
@@ -35,7 +36,7 @@ import os
 import re
 import subprocess
 import sys
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, Mapping, Optional
 
 #: ``--isa`` choices: ``native`` leaves every library to its own choice
 ISA_CHOICES = ('native', 'avx2')
@@ -102,40 +103,6 @@ def requested_isa(environ: Optional[Mapping[str, str]] = None) -> str:
     isa = environ.get(MARKER, 'native')
     _check_isa(isa)
     return isa
-
-
-def strip_option(argv: Sequence[str], option: str) -> List[str]:
-    """``argv`` without ``option`` and its value (``--isa avx2`` or
-    ``--isa=avx2``), to start the same command again."""
-    out: List[str] = []
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == option:
-            skip = True
-        elif not arg.startswith(option + '='):
-            out.append(arg)
-    return out
-
-
-def restart_with_isa(isa: str, option: str = '--isa') -> None:
-    """Start this same command again (``os.execve``, same process id) with
-    the libraries capped to ``isa``, unless that has been done already.
-
-    Returns (doing nothing) when :data:`MARKER` is set to ``isa``, i.e. in
-    the restarted process. Otherwise does not return. ``option`` and its
-    value are removed from the command line; the restarted process reads
-    the ISA from :func:`requested_isa`. ``'native'`` restarts too (once),
-    without any cap variable a user may have set.
-    """
-    _check_isa(isa)
-    if os.environ.get(MARKER) == isa:
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    argv = [sys.executable] + strip_option(sys.orig_argv[1:], option)
-    os.execve(sys.executable, argv, isa_env(isa))
 
 
 def apply_inductor_isa(isa: str) -> None:

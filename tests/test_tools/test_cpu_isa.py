@@ -59,16 +59,6 @@ def test_requested_isa_reads_the_marker():
     assert cpu_isa.requested_isa({cpu_isa.MARKER: 'avx2'}) == 'avx2'
 
 
-@pytest.mark.parametrize('argv, expected', [
-    (['tools/benchmark.py', 'c.py', '--isa', 'avx2', '--iters', '3'],
-     ['tools/benchmark.py', 'c.py', '--iters', '3']),
-    (['tools/benchmark.py', '--isa=avx2', 'c.py'],
-     ['tools/benchmark.py', 'c.py']),
-    (['-u', 'tools/benchmark.py', 'c.py'], ['-u', 'tools/benchmark.py',
-                                            'c.py']),
-])
-def test_strip_option(argv, expected):
-    assert cpu_isa.strip_option(argv, '--isa') == expected
 
 
 def test_parse_onednn_line():

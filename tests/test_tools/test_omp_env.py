@@ -1,0 +1,133 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""shike_mm.utils.omp_env and shike_mm.utils.restart: the OpenMP default
+the tools start with, never over a user's own choice; a command restarted
+under a new environment only when it differs; and the default's effect is
+on waiting only: training losses stay bit-identical."""
+import subprocess
+import sys
+
+import pytest
+
+from shike_mm.utils.omp_env import OMP_ENV_DEFAULTS, omp_env
+from shike_mm.utils.restart import restart_with_env, strip_option
+
+
+def test_default_is_passive_waiting():
+    assert OMP_ENV_DEFAULTS == {'OMP_WAIT_POLICY': 'PASSIVE'}
+    assert omp_env({'PATH': '/bin'}) == {
+        'PATH': '/bin', 'OMP_WAIT_POLICY': 'PASSIVE'}
+    assert omp_env({'OMP_NUM_THREADS': '2'}) == {
+        'OMP_NUM_THREADS': '2', 'OMP_WAIT_POLICY': 'PASSIVE'}
+
+
+@pytest.mark.parametrize('user', [
+    {'OMP_WAIT_POLICY': 'ACTIVE'},
+    {'OMP_WAIT_POLICY': 'passive'},
+    {'GOMP_SPINCOUNT': '300000'},  # libgomp's own default
+    {'KMP_BLOCKTIME': '200'},
+    {'OMP_NUM_THREADS': '1'},  # one thread: nothing waits
+])
+def test_a_users_choice_is_kept(user):
+    assert omp_env(user) == user
+
+
+def test_env_does_not_change_its_input():
+    source = {'PATH': '/bin'}
+    omp_env(source)
+    assert source == {'PATH': '/bin'}
+
+
+@pytest.mark.parametrize('argv, expected', [
+    (['tools/benchmark.py', 'c.py', '--isa', 'avx2', '--iters', '3'],
+     ['tools/benchmark.py', 'c.py', '--iters', '3']),
+    (['tools/benchmark.py', '--isa=avx2', 'c.py'],
+     ['tools/benchmark.py', 'c.py']),
+    (['-u', 'tools/benchmark.py', 'c.py'], ['-u', 'tools/benchmark.py',
+                                            'c.py']),
+])
+def test_strip_option(argv, expected):
+    assert strip_option(argv, '--isa') == expected
+
+
+_RESTART = '''
+import os, sys
+from shike_mm.utils.omp_env import omp_env
+from shike_mm.utils.restart import restart_with_env
+print('start', os.environ.get('OMP_WAIT_POLICY'), sys.argv[1:], flush=True)
+restart_with_env(omp_env(), drop_option='--drop')
+print('carry on', os.environ.get('OMP_WAIT_POLICY'), sys.argv[1:])
+'''
+
+
+def _run(env, tmp_path):
+    script = tmp_path / 'restart_probe.py'
+    script.write_text(_RESTART)
+    base = {k: v for k, v in __import__('os').environ.items()
+            if k not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'KMP_BLOCKTIME',
+                         'OMP_NUM_THREADS')}
+    proc = subprocess.run(
+        [sys.executable, str(script), 'a', '--drop', 'x', 'b'],
+        env={**base, **env}, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout.splitlines()
+
+
+def test_restart_sets_the_default_once(tmp_path):
+    assert _run({}, tmp_path) == [
+        "start None ['a', '--drop', 'x', 'b']",
+        "start PASSIVE ['a', 'b']",
+        "carry on PASSIVE ['a', 'b']",
+    ]
+
+
+def test_no_restart_when_the_env_is_in_place(tmp_path):
+    assert _run({'OMP_WAIT_POLICY': 'ACTIVE'}, tmp_path) == [
+        "start ACTIVE ['a', '--drop', 'x', 'b']",
+        "carry on ACTIVE ['a', '--drop', 'x', 'b']",
+    ]
+
+
+def test_restart_with_the_same_env_returns():
+    import os
+    restart_with_env(dict(os.environ))  # would replace pytest otherwise
+
+
+_LOSSES = '''
+import torch
+torch.set_num_threads(2)
+torch.manual_seed(0)
+net = torch.nn.Sequential(
+    torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.BatchNorm2d(16),
+    torch.nn.ReLU(), torch.nn.Conv2d(16, 32, 3, padding=1),
+    torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(32, 10))
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+x = torch.randn(64, 3, 32, 32)
+y = torch.randint(0, 10, (64,))
+for _ in range(4):
+    loss = torch.nn.functional.cross_entropy(net(x), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    print(loss.item().hex())
+'''
+
+
+@pytest.mark.parametrize('policy', ['PASSIVE', 'ACTIVE'])
+def test_wait_policy_leaves_losses_bit_identical(policy):
+    """Two threads, convolutions, batch norm, SGD with momentum: the
+    per-step losses with OMP_WAIT_POLICY set equal those with libgomp's
+    default to the last bit."""
+    import os
+    base = {k: v for k, v in os.environ.items()
+            if k not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'KMP_BLOCKTIME',
+                         'OMP_NUM_THREADS')}
+
+    def losses(env):
+        proc = subprocess.run([sys.executable, '-c', _LOSSES], env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc.stdout.split()
+
+    default = losses(base)
+    assert len(default) == 4 and len(set(default)) == 4
+    assert losses({**base, 'OMP_WAIT_POLICY': policy}) == default
