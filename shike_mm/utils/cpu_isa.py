@@ -217,8 +217,8 @@ def check_isa_report(isa: str, report: Mapping[str, Optional[str]]) -> None:
 def format_isa_report(isa: str, report: Mapping[str, Optional[str]]) -> str:
     """One line: ``isa: requested avx2; ATen AVX2, Inductor ..., oneDNN
     ..., MKL ...``."""
-    names = dict(aten='ATen', inductor='Inductor', onednn='oneDNN',
-                 mkl='MKL')
-    parts = [f'{names[key]} {value or "unknown"}'
-             for key, value in report.items()]
+    names = dict(aten='ATen', inductor='Inductor', onednn='oneDNN', mkl='MKL')
+    parts = [
+        f'{names[key]} {value or "unknown"}' for key, value in report.items()
+    ]
     return f'isa: requested {isa}; ' + ', '.join(parts)

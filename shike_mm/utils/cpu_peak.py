@@ -121,17 +121,17 @@ _AVX512_ROWS: Tuple[Tuple[str, Callable[[CpuInfo], bool], Callable[
         ('AMD Zen 4 (its two 256-bit units do one 512-bit FMA a cycle)',
          lambda c: c.vendor == 'AuthenticAMD' and c.family == 0x19,
          lambda c: 1),
-        ('AMD EPYC Zen 5 (2 x 512-bit units)',
-         lambda c: c.vendor == 'AuthenticAMD' and c.family == 0x1a and
-         'EPYC' in c.model_name, lambda c: 2),
+        ('AMD EPYC Zen 5 (2 x 512-bit units)', lambda c: c.vendor ==
+         'AuthenticAMD' and c.family == 0x1a and 'EPYC' in c.model_name,
+         lambda c: 2),
         ('Intel Xeon Scalable',
          lambda c: c.vendor == 'GenuineIntel' and 'Xeon' in c.model_name,
          lambda c: _xeon_avx512_units(c.model_name)),
     )
 
 
-def flops_per_cycle(isa: str, cpu: Optional[CpuInfo]) -> Tuple[Optional[
-        int], str]:
+def flops_per_cycle(isa: str,
+                    cpu: Optional[CpuInfo]) -> Tuple[Optional[int], str]:
     """float32 FLOPs per cycle and core when torch runs ``isa`` on ``cpu``.
 
     Args:
@@ -169,9 +169,9 @@ def flops_per_cycle(isa: str, cpu: Optional[CpuInfo]) -> Tuple[Optional[
                   f'{cpu.model_name!r}')
 
 
-def max_clock_ghz(cpu: Optional[CpuInfo],
-                  max_freq_path: str = MAX_FREQ
-                  ) -> Tuple[Optional[float], str]:
+def max_clock_ghz(
+        cpu: Optional[CpuInfo],
+        max_freq_path: str = MAX_FREQ) -> Tuple[Optional[float], str]:
     """(GHz, where it was read): the kernel's highest clock of CPU 0 when
     there is one, else ``cpu MHz`` of ``/proc/cpuinfo``; ``None`` when
     neither can be read."""

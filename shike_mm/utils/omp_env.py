@@ -8,8 +8,9 @@ arrives first spins, busy, for a while (libgomp: about 300,000 turns)
 before it sleeps. On an idle machine that saves a wake-up; on a shared one
 the spinning thread holds a core that the thread it waits for, or another
 process, needs, and a small-kernel network like a CIFAR ResNet-32 (one
-barrier or more per operation, forward and backward) then waits for a time slice at nearly every
-barrier: the step slows far more than its share of the cores would say.
+barrier or more per operation, forward and backward) then waits for a
+time slice at nearly every barrier: the step slows far more than its
+share of the cores would say.
 
 ``OMP_WAIT_POLICY=PASSIVE`` makes waiting threads sleep at once. It
 changes when threads wait, not which thread computes what (the work of an

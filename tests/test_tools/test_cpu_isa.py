@@ -31,8 +31,10 @@ def cpu_flags():
 
 
 def test_avx2_env_sets_every_library_and_the_marker():
-    env = cpu_isa.isa_env('avx2', {'PATH': '/bin', 'ATEN_CPU_CAPABILITY':
-                                   'avx512'})
+    env = cpu_isa.isa_env('avx2', {
+        'PATH': '/bin',
+        'ATEN_CPU_CAPABILITY': 'avx512'
+    })
     assert env == {'PATH': '/bin', cpu_isa.MARKER: 'avx2', **AVX2_VARS}
 
 
@@ -57,8 +59,6 @@ def test_unknown_isa_is_named():
 def test_requested_isa_reads_the_marker():
     assert cpu_isa.requested_isa({}) == 'native'
     assert cpu_isa.requested_isa({cpu_isa.MARKER: 'avx2'}) == 'avx2'
-
-
 
 
 def test_parse_onednn_line():
@@ -86,7 +86,9 @@ def test_parse_mkl_banner():
 
 
 def test_check_names_the_library_that_ignored_the_cap():
-    good = dict(aten='AVX2', inductor='avx2 (256-bit)', onednn='Intel AVX2',
+    good = dict(aten='AVX2',
+                inductor='avx2 (256-bit)',
+                onednn='Intel AVX2',
                 mkl=None)
     cpu_isa.check_isa_report('avx2', good)
     cpu_isa.check_isa_report('native', dict(aten='AVX512'))
@@ -94,16 +96,22 @@ def test_check_names_the_library_that_ignored_the_cap():
         cpu_isa.check_isa_report('avx2', {**good, 'aten': 'AVX512'})
     with pytest.raises(RuntimeError, match=r'oneDNN reports .*AVX-512'):
         cpu_isa.check_isa_report(
-            'avx2', {**good, 'onednn': 'Intel AVX-512 with Intel DL Boost'})
+            'avx2', {
+                **good, 'onednn': 'Intel AVX-512 with Intel DL Boost'
+            })
     with pytest.raises(RuntimeError, match=r'Inductor reports .*512-bit'):
-        cpu_isa.check_isa_report('avx2',
-                                 {**good, 'inductor': 'avx512 (512-bit)'})
+        cpu_isa.check_isa_report('avx2', {
+            **good, 'inductor': 'avx512 (512-bit)'
+        })
 
 
 def test_format_line():
     line = cpu_isa.format_isa_report(
-        'avx2', dict(aten='AVX2', inductor='avx2 (256-bit)',
-                     onednn='Intel AVX2', mkl=None))
+        'avx2',
+        dict(aten='AVX2',
+             inductor='avx2 (256-bit)',
+             onednn='Intel AVX2',
+             mkl=None))
     assert line == ('isa: requested avx2; ATen AVX2, Inductor avx2 (256-bit)'
                     ', oneDNN Intel AVX2, MKL unknown')
 

@@ -15,18 +15,34 @@ from shike_mm.utils.restart import restart_with_env, strip_option
 def test_default_is_passive_waiting():
     assert OMP_ENV_DEFAULTS == {'OMP_WAIT_POLICY': 'PASSIVE'}
     assert omp_env({'PATH': '/bin'}) == {
-        'PATH': '/bin', 'OMP_WAIT_POLICY': 'PASSIVE'}
+        'PATH': '/bin',
+        'OMP_WAIT_POLICY': 'PASSIVE'
+    }
     assert omp_env({'OMP_NUM_THREADS': '2'}) == {
-        'OMP_NUM_THREADS': '2', 'OMP_WAIT_POLICY': 'PASSIVE'}
+        'OMP_NUM_THREADS': '2',
+        'OMP_WAIT_POLICY': 'PASSIVE'
+    }
 
 
-@pytest.mark.parametrize('user', [
-    {'OMP_WAIT_POLICY': 'ACTIVE'},
-    {'OMP_WAIT_POLICY': 'passive'},
-    {'GOMP_SPINCOUNT': '300000'},  # libgomp's own default
-    {'KMP_BLOCKTIME': '200'},
-    {'OMP_NUM_THREADS': '1'},  # one thread: nothing waits
-])
+@pytest.mark.parametrize(
+    'user',
+    [
+        {
+            'OMP_WAIT_POLICY': 'ACTIVE'
+        },
+        {
+            'OMP_WAIT_POLICY': 'passive'
+        },
+        {
+            'GOMP_SPINCOUNT': '300000'
+        },  # libgomp's own default
+        {
+            'KMP_BLOCKTIME': '200'
+        },
+        {
+            'OMP_NUM_THREADS': '1'
+        },  # one thread: nothing waits
+    ])
 def test_a_users_choice_is_kept(user):
     assert omp_env(user) == user
 
@@ -38,12 +54,12 @@ def test_env_does_not_change_its_input():
 
 
 @pytest.mark.parametrize('argv, expected', [
-    (['tools/benchmark.py', 'c.py', '--isa', 'avx2', '--iters', '3'],
-     ['tools/benchmark.py', 'c.py', '--iters', '3']),
-    (['tools/benchmark.py', '--isa=avx2', 'c.py'],
-     ['tools/benchmark.py', 'c.py']),
-    (['-u', 'tools/benchmark.py', 'c.py'], ['-u', 'tools/benchmark.py',
-                                            'c.py']),
+    (['tools/benchmark.py', 'c.py', '--isa', 'avx2', '--iters', '3'
+      ], ['tools/benchmark.py', 'c.py', '--iters', '3']),
+    (['tools/benchmark.py', '--isa=avx2', 'c.py'
+      ], ['tools/benchmark.py', 'c.py']),
+    (['-u', 'tools/benchmark.py', 'c.py'
+      ], ['-u', 'tools/benchmark.py', 'c.py']),
 ])
 def test_strip_option(argv, expected):
     assert strip_option(argv, '--isa') == expected
@@ -62,12 +78,21 @@ print('carry on', os.environ.get('OMP_WAIT_POLICY'), sys.argv[1:])
 def _run(env, tmp_path):
     script = tmp_path / 'restart_probe.py'
     script.write_text(_RESTART)
-    base = {k: v for k, v in __import__('os').environ.items()
-            if k not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'KMP_BLOCKTIME',
-                         'OMP_NUM_THREADS')}
+    base = {
+        k: v
+        for k, v in __import__('os').environ.items()
+        if k not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'KMP_BLOCKTIME',
+                     'OMP_NUM_THREADS')
+    }
     proc = subprocess.run(
         [sys.executable, str(script), 'a', '--drop', 'x', 'b'],
-        env={**base, **env}, capture_output=True, text=True, timeout=300)
+        env={
+            **base,
+            **env
+        },
+        capture_output=True,
+        text=True,
+        timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout.splitlines()
 
@@ -118,13 +143,19 @@ def test_wait_policy_leaves_losses_bit_identical(policy):
     per-step losses with OMP_WAIT_POLICY set equal those with libgomp's
     default to the last bit."""
     import os
-    base = {k: v for k, v in os.environ.items()
-            if k not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'KMP_BLOCKTIME',
-                         'OMP_NUM_THREADS')}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'KMP_BLOCKTIME',
+                     'OMP_NUM_THREADS')
+    }
 
     def losses(env):
-        proc = subprocess.run([sys.executable, '-c', _LOSSES], env=env,
-                              capture_output=True, text=True, timeout=300)
+        proc = subprocess.run([sys.executable, '-c', _LOSSES],
+                              env=env,
+                              capture_output=True,
+                              text=True,
+                              timeout=300)
         assert proc.returncode == 0, proc.stderr[-3000:]
         return proc.stdout.split()
 
