@@ -174,7 +174,8 @@ def isa_report(probe_libraries: bool = True) -> Dict[str, Optional[str]]:
         dict: ``aten`` (``torch.backends.cpu.get_cpu_capability()``, e.g.
         ``'AVX2'``, ``'AVX512'``), ``inductor`` (``pick_vec_isa()`` and its
         width, e.g. ``'avx2 (256-bit)'``), and with ``probe_libraries``
-        ``onednn`` and ``mkl``.
+        ``onednn`` (``'not built'`` in a torch without oneDNN) and
+        ``mkl``.
     """
     import torch
     from torch._inductor.cpu_vec_isa import pick_vec_isa
@@ -184,6 +185,8 @@ def isa_report(probe_libraries: bool = True) -> Dict[str, Optional[str]]:
         inductor=f'{vec} ({vec.bit_width()}-bit)' if vec else 'none')
     if probe_libraries:
         report.update(library_isa_probe())
+        if not torch.backends.mkldnn.is_available():
+            report['onednn'] = 'not built'
     return report
 
 
@@ -204,8 +207,8 @@ def check_isa_report(isa: str, report: Mapping[str, Optional[str]]) -> None:
                         f'{INDUCTOR_SIMDLEN[isa]}-bit vectors '
                         '(torch._inductor.config.cpp.simdlen)')
     onednn = report.get('onednn')
-    if 'onednn' in report and (onednn is None
-                               or isa.upper() not in onednn.upper()):
+    if 'onednn' in report and onednn != 'not built' and (
+            onednn is None or isa.upper() not in onednn.upper()):
         problems.append(f'oneDNN reports {onednn!r}, expected {isa} '
                         f'(ONEDNN_MAX_CPU_ISA='
                         f'{os.environ.get("ONEDNN_MAX_CPU_ISA")!r})')

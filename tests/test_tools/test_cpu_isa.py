@@ -92,6 +92,8 @@ def test_check_names_the_library_that_ignored_the_cap():
                 mkl=None)
     cpu_isa.check_isa_report('avx2', good)
     cpu_isa.check_isa_report('native', dict(aten='AVX512'))
+    # a torch without oneDNN has nothing to cap there
+    cpu_isa.check_isa_report('avx2', {**good, 'onednn': 'not built'})
     with pytest.raises(RuntimeError, match=r"ATen reports 'AVX512'"):
         cpu_isa.check_isa_report('avx2', {**good, 'aten': 'AVX512'})
     with pytest.raises(RuntimeError, match=r'oneDNN reports .*AVX-512'):
