@@ -112,6 +112,28 @@ def test_no_restart_when_the_env_is_in_place(tmp_path):
     ]
 
 
+_CHANGING = '''
+import os, sys, time
+from shike_mm.utils.restart import restart_with_env
+print('start', flush=True)
+restart_with_env({**os.environ, 'CHANGING': repr(time.monotonic())})
+print('carry on')
+'''
+
+
+def test_restarts_at_most_once(tmp_path):
+    """A wanted environment that differs every time restarts once, not in
+    a loop."""
+    script = tmp_path / 'changing.py'
+    script.write_text(_CHANGING)
+    proc = subprocess.run([sys.executable, str(script)],
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.splitlines() == ['start', 'start', 'carry on']
+
+
 def test_restart_with_the_same_env_returns():
     import os
     restart_with_env(dict(os.environ))  # would replace pytest otherwise
