@@ -12,6 +12,11 @@ the config as ``tools/train.py`` does, then measures, after warm-up:
 - peak memory: ``torch.cuda.max_memory_allocated`` on a GPU, the process'
   peak resident set size (RSS) on a CPU;
 - parameters and FLOPs (multiply-adds, mmengine's counter, one image);
+- the training step's achieved GFLOP/s (a trained image counted as 3
+  forwards, 2 FLOPs per multiply-add) and, on a CPU whose float32 peak can
+  be derived (``shike_mm/utils/cpu_peak.py``: cores used x clock x FLOPs
+  per cycle of the ISA in use), the share of that peak; otherwise
+  ``peak: unknown`` and why;
 - the data pipeline's own images/s (the config's augmentation and
   ``num_workers``, model idle), so it shows which side limits training.
 
@@ -36,6 +41,14 @@ classifier-retraining step: the model in the config's first declared stage
 ``head.retrain_classifiers``), put there by the stage code that
 ``StageSwitchHook`` runs.
 
+``--isa avx2`` measures with the vector instructions capped to AVX2 on a
+CPU that has more (AVX-512): the command starts itself again with
+``ATEN_CPU_CAPABILITY=avx2``, ``ONEDNN_MAX_CPU_ISA=AVX2``,
+``MKL_ENABLE_INSTRUCTIONS=AVX2`` and Inductor's ``cpp.simdlen=256``
+(``shike_mm/utils/cpu_isa.py``), and stops if ATen, Inductor or oneDNN
+report otherwise. On a CPU the ``isa:`` line always says what each library
+runs with.
+
 Examples::
 
     git clone https://github.com/jinyan-06/SHIKE && \\
@@ -44,6 +57,9 @@ Examples::
         --reference-repo SHIKE --threads 2 --batch-size 128
     python tools/benchmark.py configs/shike/shike_r32_cifar100-lt-r100.py \\
         --stage 2 --threads 2
+    # the same side by side with AVX2 only, on an AVX-512 CPU
+    python tools/benchmark.py configs/shike/shike_r32_cifar100-lt-r100.py \\
+        --reference-repo SHIKE --threads 2 --batch-size 128 --isa avx2
     # on a GPU: fp16 autocast through mmengine's AmpOptimWrapper
     python tools/benchmark.py configs/shike/shike_r50_imagenet-lt.py \\
         --amp --channels-last
@@ -76,6 +92,12 @@ from shike_mm.testing.shike_reference import (build_reference_step,
 from shike_mm.testing.train_data import (SyntheticDataset, build_train_data,
                                          load_config)
 from shike_mm.utils.compile_support import compile_unavailable
+from shike_mm.utils.cpu_isa import (ISA_CHOICES, apply_inductor_isa,
+                                    check_isa_report, format_isa_report,
+                                    isa_env, isa_report, requested_isa)
+from shike_mm.utils.cpu_peak import cpu_peak
+from shike_mm.utils.omp_env import omp_env
+from shike_mm.utils.restart import restart_with_env
 
 
 def parse_args(argv=None):
@@ -143,6 +165,14 @@ def parse_args(argv=None):
         '--device', help="'cpu' or 'cuda' (default: cuda if available)")
     parser.add_argument(
         '--no-flops', action='store_true', help='skip the FLOPs count')
+    parser.add_argument(
+        '--isa',
+        choices=ISA_CHOICES,
+        help="cap the CPU instruction set: 'avx2' starts the same command "
+        'again with ATen, oneDNN, MKL and Inductor limited to AVX2 (the '
+        "variables are read when torch loads); 'native' without any cap. "
+        'The "isa:" line reports what each library uses (default: as the '
+        'environment sets it)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -287,8 +317,45 @@ def peak_memory(device):
     return f'{rss_kib / 2**10:.0f} MiB (peak RSS of this process)'
 
 
+def compute_lines(macs, seconds, batch_size, device, amp):
+    """The training step's achieved GFLOP/s and, on a CPU whose peak
+    :func:`~shike_mm.utils.cpu_peak.cpu_peak` can derive, its share.
+
+    Convention: a trained image costs 3 forwards (the forward, and a
+    backward of about twice its multiply-adds) and a multiply-add is 2
+    FLOPs, so ``6 x macs`` FLOPs; the optimizer step and the loss are not
+    counted.
+    """
+    per_image = 6 * macs
+    achieved = per_image * batch_size / seconds / 1e9
+    lines = [f'compute: {per_image / 1e9:.2f} GFLOP per trained image '
+             '(3 x forward multiply-adds x 2 FLOPs), training step '
+             f'{achieved:.1f} GFLOP/s']
+    if device != 'cpu':
+        return lines
+    if amp:
+        return lines + ['peak: unknown (the table is float32; --amp runs '
+                        'bfloat16)']
+    peak = cpu_peak(torch.backends.cpu.get_cpu_capability(),
+                    torch.get_num_threads())
+    if peak.gflops is None:
+        return lines + [f'peak: unknown ({peak.explanation})']
+    return lines + [f'peak: {peak.gflops:.1f} GFLOP/s float32 = '
+                    f'{peak.explanation}; the training step reaches '
+                    f'{100 * achieved / peak.gflops:.0f} % of it']
+
+
 def main(argv=None):
     args = parse_args(argv)
+    # as tools/train.py runs: OpenMP's defaults (OMP_WAIT_POLICY), and the
+    # --isa cap, both read when torch loads; this returns once they are in
+    # place, in the restarted process (started without --isa)
+    env = omp_env()
+    if args.isa is not None:
+        env = isa_env(args.isa, env)
+    restart_with_env(env, drop_option='--isa')
+    isa = requested_isa()
+    apply_inductor_isa(isa)
     cfg = load_config(args)
     if args.channels_last:
         cfg.model.backbone['channels_last'] = args.channels_last == 'on'
@@ -323,6 +390,16 @@ def main(argv=None):
           f'amp {"on" if args.amp else "off"}, '
           f'channels_last {cfg.model.backbone.get("channels_last", False)}'
           f', compile {compile_cfg or "off"}')
+    print('openmp: OMP_WAIT_POLICY='
+          f'{os.environ.get("OMP_WAIT_POLICY", "(unset)")}, OMP_NUM_THREADS='
+          f'{os.environ.get("OMP_NUM_THREADS", "(unset)")}')
+    if device == 'cpu':
+        report = isa_report()
+        print(format_isa_report(isa, report))
+        try:
+            check_isa_report(isa, report)
+        except RuntimeError as error:
+            raise SystemExit(str(error))
 
     loader, data_desc = build_train_data(cfg, args, num_classes)
     print(f'data: {data_desc}')
@@ -441,6 +518,11 @@ def main(argv=None):
         flops = flops_per_image(model, shape)
         print(f'FLOPs: {flops / 1e6:,.1f} M multiply-adds per '
               f'{"x".join(map(str, shape))} image (whole forward)')
+        if args.stage == 1:
+            for line in compute_lines(flops,
+                                      statistics.median(train_times[name]),
+                                      batch_size, device, args.amp):
+                print(line)
     load_after = os.getloadavg()
     print(f'load average (1 min) before / after: {load_before[0]:.2f} / '
           f'{load_after[0]:.2f} on {os.cpu_count()} CPUs')

@@ -187,3 +187,50 @@ def test_reference_train_public_schedule_retrains(python, tmp_path):
     assert {'top1', 'many', 'medium', 'few'} <= set(result)
     assert re.search(r'last validation: top1 [\d.]+, many [\d.]+, medium '
                      r'[\d.]+, few [\d.]+ \(epoch 2\)', out), out
+
+
+def _has_avx2():
+    try:
+        with open('/proc/cpuinfo') as f:
+            return any(line.startswith('flags') and ' avx2' in line
+                       and ' fma' in line for line in f)
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_avx2(), reason='needs an x86 CPU with AVX2')
+def test_benchmark_isa_avx2_restarts_capped(python):
+    """--isa avx2: the command starts again with the libraries capped, and
+    the "isa:" line shows ATen, Inductor and oneDNN at AVX2; the compute
+    line counts 6 FLOPs per forward multiply-add and the peak is cores x
+    clock x the AVX2 entry of the table."""
+    out = check_command([
+        python, 'tools/benchmark.py', CONFIG, '--isa', 'avx2', '--synthetic',
+        *TINY
+    ], env={'OMP_NUM_THREADS': '2'}).stdout
+    # restarted as tools/train.py runs: OpenMP threads wait passively
+    # unless the environment says how they wait
+    user_set = any(name in os.environ for name in (
+        'OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'KMP_BLOCKTIME'))
+    policy = os.environ.get('OMP_WAIT_POLICY', '(unset)') if user_set \
+        else 'PASSIVE'
+    assert f'openmp: OMP_WAIT_POLICY={policy}, OMP_NUM_THREADS=2' in out
+    assert re.search(r'^isa: requested avx2; ATen AVX2, Inductor avx2 '
+                     r'\(256-bit\), oneDNN [^,]*AVX2, MKL ', out,
+                     re.MULTILINE), out
+    assert out.count('config: ') == 1  # the first start printed nothing
+    assert re.search(r'train step \(model\): +[\d.]+ images/s', out)
+    # 121.0 M multiply-adds x 3 x 2
+    assert re.search(r'^compute: 0\.73 GFLOP per trained image \(3 x forward '
+                     r'multiply-adds x 2 FLOPs\), training step [\d.]+ '
+                     r'GFLOP/s$', out, re.MULTILINE), out
+    # an AVX2 peak has a table entry on every AVX2 + FMA CPU but Zen 1;
+    # it is unknown only without a clock
+    match = re.search(r'^peak: ([\d.]+) GFLOP/s float32 = 1 core x ([\d.]+) '
+                      r'GHz \(.*\) x (16|32) FLOP/cycle \(AVX2.*\); the '
+                      r'training step reaches \d+ % of it$', out, re.MULTILINE)
+    if match is None:
+        assert re.search(r'^peak: unknown \(no clock', out, re.MULTILINE), out
+    else:
+        peak, ghz, per_cycle = map(float, match.groups())
+        assert peak == pytest.approx(ghz * per_cycle, rel=0.01)

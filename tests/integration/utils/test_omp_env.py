@@ -1,0 +1,126 @@
+# Copyright (c) shike-mm contributors. All rights reserved.
+"""shike_mm.utils.omp_env and shike_mm.utils.restart: the OpenMP default
+the tools start with, never over a user's own choice; a command restarted
+under a new environment only when it differs; and the default's effect is
+on waiting only: training losses stay bit-identical."""
+import subprocess
+import sys
+
+import pytest
+
+
+
+_RESTART = '''
+import os, sys
+from shike_mm.utils.omp_env import omp_env
+from shike_mm.utils.restart import restart_with_env
+print('start', os.environ.get('OMP_WAIT_POLICY'), sys.argv[1:], flush=True)
+restart_with_env(omp_env(), drop_option='--drop')
+print('carry on', os.environ.get('OMP_WAIT_POLICY'), sys.argv[1:])
+'''
+
+
+def _run(env, tmp_path):
+    script = tmp_path / 'restart_probe.py'
+    script.write_text(_RESTART)
+    base = {
+        k: v
+        for k, v in __import__('os').environ.items()
+        if k not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'KMP_BLOCKTIME',
+                     'OMP_NUM_THREADS')
+    }
+    proc = subprocess.run(
+        [sys.executable, str(script), 'a', '--drop', 'x', 'b'],
+        env={
+            **base,
+            **env
+        },
+        capture_output=True,
+        text=True,
+        timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout.splitlines()
+
+
+def test_restart_sets_the_default_once(tmp_path):
+    assert _run({}, tmp_path) == [
+        "start None ['a', '--drop', 'x', 'b']",
+        "start PASSIVE ['a', 'b']",
+        "carry on PASSIVE ['a', 'b']",
+    ]
+
+
+def test_no_restart_when_the_env_is_in_place(tmp_path):
+    assert _run({'OMP_WAIT_POLICY': 'ACTIVE'}, tmp_path) == [
+        "start ACTIVE ['a', '--drop', 'x', 'b']",
+        "carry on ACTIVE ['a', '--drop', 'x', 'b']",
+    ]
+
+
+_CHANGING = '''
+import os, sys, time
+from shike_mm.utils.restart import restart_with_env
+print('start', flush=True)
+restart_with_env({**os.environ, 'CHANGING': repr(time.monotonic())})
+print('carry on')
+'''
+
+
+def test_restarts_at_most_once(tmp_path):
+    """A wanted environment that differs every time restarts once, not in
+    a loop."""
+    script = tmp_path / 'changing.py'
+    script.write_text(_CHANGING)
+    proc = subprocess.run([sys.executable, str(script)],
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.splitlines() == ['start', 'start', 'carry on']
+
+
+_LOSSES = '''
+import torch
+torch.set_num_threads(2)
+torch.manual_seed(0)
+net = torch.nn.Sequential(
+    torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.BatchNorm2d(16),
+    torch.nn.ReLU(), torch.nn.Conv2d(16, 32, 3, padding=1),
+    torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(32, 10))
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+x = torch.randn(64, 3, 32, 32)
+y = torch.randint(0, 10, (64,))
+for _ in range(4):
+    loss = torch.nn.functional.cross_entropy(net(x), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    print(loss.item().hex())
+'''
+
+
+@pytest.mark.parametrize('policy', ['PASSIVE', 'ACTIVE'])
+def test_wait_policy_leaves_losses_bit_identical(policy):
+    """Two threads, convolutions, batch norm, SGD with momentum: the
+    per-step losses with OMP_WAIT_POLICY set equal those with libgomp's
+    default to the last bit."""
+    import os
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'KMP_BLOCKTIME',
+                     'OMP_NUM_THREADS')
+    }
+
+    def losses(env):
+        proc = subprocess.run([sys.executable, '-c', _LOSSES],
+                              env=env,
+                              capture_output=True,
+                              text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc.stdout.split()
+
+    default = losses(base)
+    assert len(default) == 4 and len(set(default)) == 4
+    assert losses({**base, 'OMP_WAIT_POLICY': policy}) == default
