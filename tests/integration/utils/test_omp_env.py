@@ -9,7 +9,6 @@ import sys
 import pytest
 
 
-
 _RESTART = '''
 import os, sys
 from shike_mm.utils.omp_env import omp_env
