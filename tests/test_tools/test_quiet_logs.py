@@ -74,3 +74,26 @@ def test_stage_schedule_check_steps_the_optimizer_first():
         warnings.simplefilter('error')
         check_stage_schedule(stage_recipe_of(cfg), cfg.param_scheduler,
                              cfg.train_cfg.max_epochs, cfg.optim_wrapper)
+
+
+def test_dropped_log_messages_drops_only_the_named_ones_and_only_inside():
+    import logging
+
+    from shike_mm.utils.log_filters import dropped_log_messages
+    logger = logging.getLogger('shike_mm_test_dropped')
+    seen = []
+
+    class Keep(logging.Handler):
+
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    logger.addHandler(Keep())
+    logger.propagate = False
+    with dropped_log_messages(logger, ['"FileClient" will be deprecated']):
+        logger.warning('"FileClient" will be deprecated in future. ...')
+        logger.warning('a checkpoint could not be written')
+    logger.warning('"FileClient" will be deprecated in future. ...')
+    assert seen == ['a checkpoint could not be written',
+                    '"FileClient" will be deprecated in future. ...']
+    assert not logger.filters
