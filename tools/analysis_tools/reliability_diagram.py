@@ -153,10 +153,10 @@ def plot(result: Dict[str, dict], title: str = ''):
                      f'NLL {r["nll"]:.3f}', fontsize=9)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel('accuracy')
-    accuracy = [Patch(facecolor=GROUP_COLOURS.get(n, ALL_COLOUR),
-                     edgecolor='black', lw=0.5,
-                     label=f'accuracy, {n}' if n in GROUP_COLOURS else
-                     'accuracy, all images') for n in names]
+    accuracy = [
+        Patch(facecolor=GROUP_COLOURS.get(n, ALL_COLOUR), edgecolor='black',
+              lw=0.5, label=f'accuracy, {n}' if n in GROUP_COLOURS else
+              'accuracy, all images') for n in names]
     others = [
         Patch(fill=False, hatch='///', edgecolor=OVER_COLOUR,
               label='over-confident: mean confidence above accuracy'),
