@@ -109,7 +109,7 @@ def tables(result: Dict[str, dict]) -> str:
 #: the other figures).
 ALL_COLOUR = '#8C8C8C'
 #: Hatched boxes between a bin's accuracy and its mean confidence.
-OVER_COLOUR, UNDER_COLOUR = '#8B0000', '#1F3A93'
+OVER_COLOUR, UNDER_COLOUR = '#8B0000', 'black'
 
 
 def plot(result: Dict[str, dict], title: str = ''):
