@@ -166,3 +166,17 @@ def test_per_class_accuracy_default_names_are_short():
     ]) == ['shike', 'bsce']
     assert tool.default_names(['a/shike_x.py', 'b/shike_y.py']) == [
         'model 1', 'model 2']
+
+
+def test_expert_preference_colours_are_not_the_group_colours(tmp_path,
+                                                             capsys):
+    tool = load_tool('expert_preference')
+    fig, *_ = tool.main(['cfg', 'ckpt', '--out', str(tmp_path / 'ep.png')],
+                        model=synthetic_model('A'))
+    capsys.readouterr()
+    ax_b = fig.axes[1]
+    experts = [t.get_text() for t in ax_b.get_legend().get_texts()]
+    assert experts == ['expert 1', 'expert 2', 'expert 3']
+    colours = {bars.patches[0].get_facecolor() for bars in ax_b.containers}
+    assert len(colours) == 3
+    assert not colours & {to_rgba(c) for c in GROUP_COLOURS.values()}
