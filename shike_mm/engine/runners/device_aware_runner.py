@@ -24,9 +24,10 @@ class DeviceAwareRunner(Runner):
       a ``gloo`` process group on machines without a usable GPU, and
       :class:`DeviceAwareDistributedDataParallel` as the default wrapper
       (with GPUs, mmengine's own code path and the configured backend);
-    - :meth:`build_logger` (:mod:`.cpu_env_log`): without a GPU, the log's
-      environment block and config say ``gloo`` and ``device: cpu``
-      instead of the config's ``nccl`` and mmengine's ``GPU number``;
+    - :meth:`build_logger` (:mod:`.cpu_env_log`): without a GPU, the
+      log's environment block says ``device: cpu`` instead of mmengine's
+      ``GPU number`` (and :meth:`setup_env` records ``gloo``, not the
+      config's ``nccl``, in the logged ``env_cfg`` and config);
     - :meth:`load_checkpoint`, the one place where mmengine reads a
       checkpoint file (``load_from``, ``resume``, ``test``, ``val``), which
       goes through
