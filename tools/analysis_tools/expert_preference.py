@@ -29,6 +29,12 @@ from shike_mm.structures import FEW_SHOT_THR, MANY_SHOT_THR
 
 use_headless_backend()  # files only: no display needed
 
+#: The experts' colours: none is a shade of the many / medium / few
+#: colours (``GROUP_COLOURS``, blue / green / red) that mark the groups in
+#: the same figure, so an expert is not read as a group.
+EXPERT_COLOURS = ('#8172B3', '#DD8452', '#937860', '#DA8BC3', '#CCB974',
+                  '#64B5CD', '#8C8C8C', '#1B1B1B')
+
 
 def parse_args(argv=None):
     parser = tool_parser(__file__, __doc__)
@@ -123,8 +129,7 @@ def plot(model: Logits, acc: np.ndarray, win: List[List[int]],
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
     M, C = acc.shape
-    colours = plt.rcParams['axes.prop_cycle'].by_key()['color']
-    colour = [colours[m % len(colours)] for m in range(M)]
+    colour = [EXPERT_COLOURS[m % len(EXPERT_COLOURS)] for m in range(M)]
     counts = np.asarray(model.class_counts)
     order = np.argsort(-counts, kind='stable')
     fig, (ax_a, ax_b) = plt.subplots(

@@ -19,6 +19,7 @@ Examples::
     python tools/analysis_tools/per_class_accuracy.py CONFIG CKPT \\
         --per-expert --out work_dirs/experts.png
 """
+import os.path as osp
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -53,25 +54,52 @@ def parse_args(argv=None):
     parser.add_argument(
         '--names',
         nargs='+',
-        help='legend names of the model (and of --compare)')
+        help='legend names of the model (and of --compare); default the '
+        'first word of each config\'s file name (e.g. "shike", "bsce")')
     add_common_args(parser)
     return parser.parse_args(argv)
 
 
-def series_of(model: Logits, name: str,
-              per_expert: bool) -> List[Tuple[str, np.ndarray, str]]:
+def default_names(configs: Sequence[str]) -> List[str]:
+    """Short legend names for models without ``--names``: the first word
+    of each config's file name (``shike_r32_....py`` -> ``shike``); when
+    two are equal, ``model 1``, ``model 2`` ...
+
+    Args:
+        configs (Sequence[str]): The config file of each model.
+
+    Returns:
+        list[str]: One name per config.
+    """
+    names = [osp.basename(c).split('_')[0].split('.')[0] for c in configs]
+    if len(set(names)) < len(names):
+        names = [f'model {i + 1}' for i in range(len(configs))]
+    return names
+
+
+def series_of(model: Logits, name: str, per_expert: bool,
+              prefix: bool = True) -> List[Tuple[str, np.ndarray, str]]:
     """``(label, per-class accuracy (C, ), kind)`` of every series of a
     model: with ``per_expert`` expert 1..M (kind ``'expert'``), the best
     expert of each class (``'best'``) and the model's prediction
-    (``'model'``), else the prediction only."""
+    (``'model'``), else the prediction only.
+
+    Args:
+        model (Logits): The model's logits.
+        name (str): Its name: the label of its prediction.
+        per_expert (bool): Add the experts and the best expert.
+        prefix (bool): Start the experts' labels with ``name`` (needed
+            only to tell two models apart).
+    """
     C = model.num_classes
     out = []
     if per_expert:
         experts = [per_class_accuracy(z, model.labels, C)
                    for z in model.experts]
-        out += [(f'{name} expert {m + 1}', acc, 'expert')
+        head = f'{name} ' if prefix else ''
+        out += [(f'{head}expert {m + 1}', acc, 'expert')
                 for m, acc in enumerate(experts)]
-        out.append((f'{name} best expert', np.max(np.stack(experts), 0),
+        out.append((f'{head}best expert', np.max(np.stack(experts), 0),
                     'best'))
     out.append((name, per_class_accuracy(model.ensemble, model.labels, C),
                 'model'))
@@ -146,21 +174,25 @@ def plot(models: Sequence[Logits],
 def main(argv=None, models: Optional[Sequence[Logits]] = None):
     """Run the tool; ``models`` skips loading (for tests)."""
     args = parse_args(argv)
-    names = args.names or []
     if models is None:
+        configs = [args.config]
+        if args.compare:
+            configs.append(args.compare_config or args.config)
+        names = list(args.names or [])
+        if len(names) < len(configs):
+            names += default_names(configs)[len(names):]
         models = [load_logits(args.config, args.checkpoint, args.per_expert,
-                              args.cfg_options, args.device,
-                              names[0] if names else None)]
+                              args.cfg_options, args.device, names[0])]
         if args.compare:
             models.append(load_logits(
-                args.compare_config or args.config, args.compare, False,
-                args.cfg_options, args.device,
-                names[1] if len(names) > 1 else None))
+                configs[1], args.compare, False, args.cfg_options,
+                args.device, names[1]))
     if len(models) == 2 and models[0].class_counts != models[1].class_counts:
         raise ValueError(
             'the two models were trained on different class counts: '
             f'{models[0].class_counts} vs {models[1].class_counts}')
-    series = series_of(models[0], models[0].name, args.per_expert)
+    series = series_of(models[0], models[0].name, args.per_expert,
+                       prefix=len(models) > 1)
     for m in models[1:]:
         series += series_of(m, m.name, False)
     print(tables(models, series, args.many_shot_thr, args.few_shot_thr))

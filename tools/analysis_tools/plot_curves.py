@@ -12,7 +12,11 @@ terms change at the stage boundary (``loss_dkt`` and ``loss_mutual`` end,
 ``loss_bsce`` begins); it also draws everything on one axis. This tool
 averages each term over the logged records of each epoch, leaves a term
 out of the epochs that do not log it, and draws two panels: losses (log
-scale) and validation accuracy. Prints the numbers behind the figure.
+scale) and validation accuracy, on whole-epoch ticks. A dotted vertical
+line marks each stage switch (between the last epoch of one stage and the
+first of the next), read from the stage recipe of the run's config
+(``vis_data/config.py``, which mmengine writes next to the log). Prints the
+numbers behind the figure.
 
 Examples::
 
@@ -27,13 +31,15 @@ Examples::
 """
 from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
+from mmengine.config import Config
 from mmpretrain.utils import load_json_log
 
 from shike_mm.analysis.cli import tool_parser, use_headless_backend
 from shike_mm.analysis.lt_analysis import fmt, format_table, save_figure
+from shike_mm.engine.stages import resolve_stage_schedule, stage_recipe_of
 
 use_headless_backend()  # files only: no display needed
 
@@ -144,6 +150,42 @@ def epoch_curves(log_file: Path, val_keys: Sequence[str]) -> dict:
     return dict(train=train, val=val)
 
 
+def stage_switches(log_file: Path) -> List[Tuple[int, str]]:
+    """``(begin, name)`` of every stage after the first in the run whose
+    log is ``log_file``, from the config mmengine saved beside it
+    (``vis_data/config.py``); ``[]`` without that file or without a
+    ``StageSwitchHook``. ``begin`` is 0-based: the stage's first epoch is
+    epoch ``begin + 1`` of the log.
+
+    Args:
+        log_file (Path): A run's ``vis_data/scalars.json``.
+    """
+    config = Path(log_file).with_name('config.py')
+    if not config.is_file():
+        return []
+    recipe = stage_recipe_of(resolve_stage_schedule(
+        Config.fromfile(str(config))))
+    if recipe is None:
+        return []
+    return [(s.begin, s.name) for s in recipe.stages if s.begin > 0]
+
+
+def mark_stages(ax, switches: Sequence[Tuple[int, str]]) -> None:
+    """A dotted vertical line at every stage switch, half-way between the
+    last epoch of a stage and the first of the next (``begin + 0.5`` on
+    the log's 1-based epoch axis), labelled for the legend."""
+    for begin, name in switches:
+        ax.axvline(begin + 0.5, color='0.35', ls=':', lw=1.2,
+                   label=f'stage {name!r} from epoch {begin + 1}')
+
+
+def epoch_axis(ax) -> None:
+    """Label the x axis 'epoch' with whole-epoch ticks only."""
+    from matplotlib.ticker import MaxNLocator
+    ax.set_xlabel('epoch')
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def tables(curves: Sequence[dict], names: Sequence[str]) -> str:
     """One per-epoch table per log."""
     text = []
@@ -191,12 +233,14 @@ def plot(curves: Sequence[dict], names: Sequence[str]):
             e = sorted(per)
             ax_v.plot(e, [per[x] for x in e], ls=ls, marker='o', ms=4,
                       label=prefix + k.split('/')[-1])
+    switches = sorted({s for c in curves
+                       for s in c.get('stage_switches', [])})
     ax_l.set_yscale('log')
-    ax_l.set_xlabel('epoch')
     ax_l.set_ylabel('training loss (epoch mean)')
-    ax_v.set_xlabel('epoch')
     ax_v.set_ylabel('validation accuracy (%)')
     for ax in (ax_l, ax_v):
+        epoch_axis(ax)
+        mark_stages(ax, switches)
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=7)
@@ -236,9 +280,12 @@ def plot_by_metric(curves: Sequence[dict], names: Sequence[str],
                 e = sorted(per)
                 ax.plot(e, [per[x] for x in e], color=colour, ls=ls,
                         marker='.', ms=3, label=name)
+    switches = sorted({s for c in curves
+                       for s in c.get('stage_switches', [])})
     for ax, key in zip(axes.flat, keys):
         ax.set_title(key.split('/')[-1])
-        ax.set_xlabel('epoch')
+        epoch_axis(ax)
+        mark_stages(ax, switches)
         ax.set_ylabel('validation accuracy (%)')
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(keys):]:
@@ -260,6 +307,9 @@ def main(argv=None):
         join_curves([epoch_curves(f, args.val_keys) for f in files])
         for files in runs
     ]
+    for c, files in zip(curves, runs):
+        # the latest run of a work dir holds the recipe it ended with
+        c['stage_switches'] = stage_switches(files[-1])
     print(tables(curves, names))
     fig = (plot_by_metric(curves, names, args.val_keys)
            if args.by_metric else plot(curves, names))

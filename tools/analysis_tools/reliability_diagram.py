@@ -104,16 +104,30 @@ def tables(result: Dict[str, dict]) -> str:
     return '\n'.join(text)
 
 
+#: Bar colour of the panel over all test images (the groups' panels use
+#: ``GROUP_COLOURS``, the colours of the many / medium / few shading in
+#: the other figures).
+ALL_COLOUR = '#8C8C8C'
+#: Hatched boxes between a bin's accuracy and its mean confidence.
+OVER_COLOUR, UNDER_COLOUR = '#8B0000', 'black'
+
+
 def plot(result: Dict[str, dict], title: str = ''):
-    """One panel per subset: bin accuracy as bars, the gap to the diagonal
-    shaded.
+    """One panel per subset: bin accuracy as bars in the subset's colour
+    (all images grey, many / medium / few as in the other figures), a
+    hatched box from a bin's accuracy up to its mean confidence where the
+    model is over-confident (confidence above accuracy) or down to it
+    where it is under-confident, and the diagonal of perfect calibration.
+    One legend, shared by the panels, below them.
 
     Returns:
         matplotlib.figure.Figure
     """
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
     names = list(result)
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.4),
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.9),
                              squeeze=False)
     for ax, name in zip(axes[0], names):
         r = result[name]
@@ -122,13 +136,15 @@ def plot(result: Dict[str, dict], title: str = ''):
         width = edges[1] - edges[0]
         centres = edges[:-1] + width / 2
         used = bins['count'] > 0
-        colour = GROUP_COLOURS.get(name, '#4C72B0')
-        ax.bar(centres[used], bins['accuracy'][used], width=width,
-               color=colour, edgecolor='black', lw=0.5, label='accuracy')
-        ax.bar(centres[used],
-               bins['confidence'][used] - bins['accuracy'][used],
-               bottom=bins['accuracy'][used], width=width, color='#C44E52',
-               alpha=0.3, edgecolor='#C44E52', lw=0.5, label='gap')
+        acc, conf = bins['accuracy'][used], bins['confidence'][used]
+        ax.bar(centres[used], acc, width=width,
+               color=GROUP_COLOURS.get(name, ALL_COLOUR), edgecolor='black',
+               lw=0.5)
+        for sign, colour, hatch in ((1, OVER_COLOUR, '///'),
+                                    (-1, UNDER_COLOUR, '\\\\\\')):
+            gap = np.where(sign * (conf - acc) > 0, conf - acc, 0.)
+            ax.bar(centres[used], gap, bottom=acc, width=width, fill=False,
+                   hatch=hatch, edgecolor=colour, lw=0.6)
         ax.plot([0, 1], [0, 1], 'k--', lw=1)
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
@@ -137,10 +153,28 @@ def plot(result: Dict[str, dict], title: str = ''):
                      f'NLL {r["nll"]:.3f}', fontsize=9)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel('accuracy')
-    axes[0][0].legend(fontsize=8, loc='upper left')
+    accuracy = [
+        Patch(facecolor=GROUP_COLOURS.get(n, ALL_COLOUR), edgecolor='black',
+              lw=0.5, label=f'accuracy, {n}' if n in GROUP_COLOURS else
+              'accuracy, all images') for n in names]
+    others = [
+        Patch(fill=False, hatch='///', edgecolor=OVER_COLOUR,
+              label='over-confident: mean confidence above accuracy'),
+        Patch(fill=False, hatch='\\\\\\', edgecolor=UNDER_COLOUR,
+              label='under-confident: mean confidence below accuracy'),
+        Line2D([], [], color='black', ls='--', lw=1,
+               label='perfect calibration')]
+    # legends fill column by column: interleave so that the accuracy
+    # entries form the first row and the gaps and the diagonal the second
+    ncol = max(len(accuracy), len(others))
+    handles = [h for col in range(ncol)
+               for h in (accuracy[col:col + 1] + others[col:col + 1])]
+    fig.legend(handles=handles, loc='lower center', ncol=ncol, fontsize=8,
+               frameon=False)
     if title:
         fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    # room below the panels for the shared legend (two rows)
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
     return fig
 
 

@@ -9,8 +9,10 @@ from typing import List, Optional
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
+from mmengine.logging import MMLogger
 from mmpretrain.registry import HOOKS
 
+from ...utils.log_filters import dropped_log_messages
 from .file_io import (TEMP_SUFFIX, commit_file, is_local,
                       read_last_checkpoint, remove_quietly,
                       temp_name, write_last_checkpoint)
@@ -51,8 +53,33 @@ class AtomicCheckpointHook(CheckpointHook):
     _saving = 0
     _pending_signal: Optional[int] = None
 
+    #: What mmengine 0.10 logs in every run: ``CheckpointHook.before_train``
+    #: (mmengine/hooks/checkpoint_hook.py, line 273) and
+    #: ``mmengine.runner.checkpoint.save_checkpoint`` (mmengine/runner/
+    #: checkpoint.py, line 784) build a ``FileClient`` unconditionally "to
+    #: avoid breaking backward compatibility", even when
+    #: ``file_client_args`` is None and they then use ``get_file_backend``;
+    #: that ``FileClient`` builds a ``HardDiskBackend``. No argument avoids
+    #: the calls, so these two deprecation notices are dropped while they
+    #: run, and only those; with ``file_client_args`` set (the user asked
+    #: for a ``FileClient``) mmengine's notice stays.
+    UPSTREAM_NOTICES = ('"FileClient" will be deprecated in future',
+                        '"HardDiskBackend" is the alias of "LocalBackend"')
+
+    @contextmanager
+    def _without_upstream_notices(self):
+        """Drop :attr:`UPSTREAM_NOTICES` from the current ``MMLogger``
+        while the block runs (unless ``file_client_args`` is set)."""
+        if self.file_client_args is not None:
+            yield
+            return
+        with dropped_log_messages(MMLogger.get_current_instance(),
+                                  self.UPSTREAM_NOTICES):
+            yield
+
     def before_train(self, runner) -> None:
-        super().before_train(runner)
+        with self._without_upstream_notices():
+            super().before_train(runner)
         self._runner = runner
         if not is_local(self.out_dir):
             return
@@ -150,9 +177,11 @@ class AtomicCheckpointHook(CheckpointHook):
         final = osp.join(self.out_dir, filename)
         temp = osp.join(self.out_dir, temp_name(filename))
         try:
-            runner.save_checkpoint(self.out_dir, osp.basename(temp),
-                                   self.file_client_args,
-                                   backend_args=self.backend_args, **kwargs)
+            with self._without_upstream_notices():
+                runner.save_checkpoint(self.out_dir, osp.basename(temp),
+                                       self.file_client_args,
+                                       backend_args=self.backend_args,
+                                       **kwargs)
             if is_main_process():
                 commit_file(temp, final)
         except OSError as err:

@@ -1,11 +1,14 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 from typing import Any, Dict, Optional, Union
 
+import torch
+from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 from mmpretrain.registry import RUNNERS
 from torch import nn
 
 from ..checkpoint.loading import runner_load_checkpoint
+from .cpu_env_log import CpuEnvLogFilter, use_gloo_without_gpu
 from .distributed_setup import (default_wrapper_cfg, init_cpu_process_group,
                                 needs_cpu_process_group)
 
@@ -15,12 +18,16 @@ class DeviceAwareRunner(Runner):
     """An mmengine :class:`Runner` whose distributed set-up follows the
     hardware it finds and which reads checkpoints defensively.
 
-    It overrides three public methods of mmengine's :class:`Runner`:
+    It overrides four public methods of mmengine's :class:`Runner`:
 
     - :meth:`setup_env` and :meth:`wrap_model` (:mod:`.distributed_setup`):
       a ``gloo`` process group on machines without a usable GPU, and
       :class:`DeviceAwareDistributedDataParallel` as the default wrapper
       (with GPUs, mmengine's own code path and the configured backend);
+    - :meth:`build_logger` (:mod:`.cpu_env_log`): without a GPU, the
+      log's environment block says ``device: cpu`` instead of mmengine's
+      ``GPU number`` (and :meth:`setup_env` records ``gloo``, not the
+      config's ``nccl``, in the logged ``env_cfg`` and config);
     - :meth:`load_checkpoint`, the one place where mmengine reads a
       checkpoint file (``load_from``, ``resume``, ``test``, ``val``), which
       goes through
@@ -41,12 +48,40 @@ class DeviceAwareRunner(Runner):
         mmengine's environment set-up (which skips ``init_dist`` once a
         process group exists).
 
+        Without a usable CUDA device, the runner's copies of ``env_cfg``
+        (the one logged in the environment block and ``self.cfg``'s, which
+        the log, the work directory's config file and the checkpoints
+        hold) name the backend the run uses, ``gloo``.
+
         Args:
-            env_cfg (dict): The config's ``env_cfg``.
+            env_cfg (dict): The runner's ``env_cfg`` (``Runner.from_cfg``
+                passes a copy of the config's).
         """
+        if use_gloo_without_gpu(env_cfg):
+            use_gloo_without_gpu(self.cfg.get('env_cfg', None))
         if needs_cpu_process_group(self.distributed):
             init_cpu_process_group(self.launcher, env_cfg)
         super().setup_env(env_cfg)
+
+    def build_logger(self,
+                     log_level: Union[int, str] = 'INFO',
+                     log_file: Optional[str] = None,
+                     **kwargs) -> MMLogger:
+        """mmengine's logger; without a usable CUDA device it carries a
+        :class:`~.cpu_env_log.CpuEnvLogFilter`, so the environment block
+        says ``device: cpu`` instead of ``GPU number``.
+
+        Args:
+            log_level (int or str): The log level of the handlers.
+            log_file (str, optional): The log file; by default in the
+                run's log directory.
+            **kwargs: Passed to :class:`MMLogger`.
+        """
+        logger = super().build_logger(log_level, log_file, **kwargs)
+        if (not torch.cuda.is_available() and not any(
+                isinstance(f, CpuEnvLogFilter) for f in logger.filters)):
+            logger.addFilter(CpuEnvLogFilter())
+        return logger
 
     def wrap_model(self, model_wrapper_cfg: Optional[Dict],
                    model: nn.Module) -> nn.Module:

@@ -13,7 +13,12 @@ from .schedule import as_list, check_stages_inside
 
 def _lr_table(optim_cfg: dict, schedulers: List[dict], epochs: int) -> list:
     """The learning rate of epochs ``0 .. epochs - 1`` (by-epoch
-    schedulers stepped on a dummy parameter)."""
+    schedulers stepped on a dummy parameter).
+
+    Each epoch steps the optimizer before the schedulers, the order torch
+    and mmengine expect (the reverse warns "Detected call of
+    `scheduler.step()` before `optimizer.step()`"); the dummy parameter
+    has no gradient, so the optimizer step changes nothing."""
     from mmengine.optim import build_optim_wrapper
     from mmpretrain.registry import PARAM_SCHEDULERS
     wrapper = build_optim_wrapper(
@@ -26,6 +31,7 @@ def _lr_table(optim_cfg: dict, schedulers: List[dict], epochs: int) -> list:
     lrs = []
     for _ in range(epochs):
         lrs.append(wrapper.param_groups[0]['lr'])
+        wrapper.step()
         for scheduler in built:
             scheduler.step()
     return lrs
