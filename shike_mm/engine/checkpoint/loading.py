@@ -32,6 +32,7 @@ from mmengine.optim import BaseOptimWrapper
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from torch import nn
 
+from ...models.utils.class_count_buffer import align_derived_count_keys
 from ..hooks.finite_loss_hook import list_names, non_finite_tensors
 from .check import (CheckpointError, check_checkpoint_structure,
                     load_checkpoint_file, state_dict_mismatches)
@@ -78,6 +79,11 @@ def load_checkpoint_into(model: nn.Module,
         before_copy(checkpoint)
     if is_model_wrapper(model):
         model = model.module
+    state_dict = checkpoint.get('state_dict')
+    if isinstance(state_dict, dict):
+        # count buffers in checkpoints written before the counts moved to
+        # meta['class_counts']: derived values, not weights
+        align_derived_count_keys(model, state_dict)
     return load_weights(model, checkpoint, filename, strict,
                         DEFAULT_REVISE_KEYS if revise_keys is None else
                         revise_keys, must_fit)

@@ -6,7 +6,8 @@ from mmengine.model import is_model_wrapper
 from mmpretrain.registry import DATASETS, HOOKS
 
 from ...datasets import read_class_counts
-from ...models.utils.class_count_buffer import derived_count_keys
+from ...models.utils.class_count_buffer import (align_derived_count_keys,
+                                                derived_count_keys)
 from ...protocols import ClassCountsConsumer
 from ...structures import ClassCounts
 from .protocol_receivers import outermost_instances
@@ -116,13 +117,7 @@ class ClassCountsHook(Hook):
         state_dict = checkpoint.get('state_dict')
         if not isinstance(state_dict, dict):
             return
-        model = self._model(runner)
-        own = model.state_dict()
-        for key in derived_count_keys(model):
-            if key in own:
-                state_dict[key] = own[key]
-            else:
-                state_dict.pop(key, None)
+        align_derived_count_keys(self._model(runner), state_dict)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """Store the counts once, in ``meta['class_counts']``, and leave

@@ -137,3 +137,25 @@ def derived_count_keys(model) -> List[str]:
         if isinstance(module, ClassCountBuffer)
         and not module.count_buffer_in_checkpoint
     ]
+
+
+def align_derived_count_keys(model, state_dict: dict) -> None:
+    """Make the count buffers of a state dict agree with ``model``.
+
+    Checkpoints written before the counts were stored once (in
+    ``meta['class_counts']``) hold the buffers that losses derive from
+    them (``head.retrain_loss_module.log_prior``). Those are not weights:
+    each key of :func:`derived_count_keys` takes the model's own value when
+    the model has one (counts already delivered) and is dropped otherwise,
+    so that such checkpoints load strictly into today's models.
+
+    Args:
+        model (nn.Module): The (unwrapped) model.
+        state_dict (dict): Changed in place.
+    """
+    own = model.state_dict()
+    for key in derived_count_keys(model):
+        if key in own:
+            state_dict[key] = own[key]
+        else:
+            state_dict.pop(key, None)
