@@ -2,6 +2,7 @@
 """Starting the repository's tools as processes, and reading what they
 write."""
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -10,9 +11,18 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def default_sigint() -> None:
+    """Give a child process the default Ctrl-C handling, as a shell does:
+    pytest-xdist workers ignore SIGINT, and a child inherits that, so that
+    Python in the child would never raise KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_command(args, cwd=REPO_ROOT, env=None, timeout=600):
-    """Run a command, return the completed process; fail the test with its
-    output when it exits non-zero."""
+    """Run a command as a user would start it (this checkout first on
+    ``PYTHONPATH``, one OpenMP thread unless ``env`` says otherwise,
+    default Ctrl-C handling) and return the completed process, stdout and
+    stderr together in ``stdout``."""
     full_env = dict(os.environ)
     full_env['PYTHONPATH'] = os.pathsep.join(
         [str(REPO_ROOT)] + [p for p in [os.environ.get('PYTHONPATH')] if p])
@@ -20,7 +30,8 @@ def run_command(args, cwd=REPO_ROOT, env=None, timeout=600):
     full_env.update(env or {})
     proc = subprocess.run(
         [str(a) for a in args], cwd=cwd, env=full_env, timeout=timeout,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=default_sigint)
     return proc
 
 
