@@ -80,6 +80,10 @@ def _tiny_cfg(config, data_roots, work_dir):
         cfg[split].num_workers = 0
         cfg[split].persistent_workers = False
     cfg.work_dir = str(work_dir)
+    # the 200-epoch configs compile their step: minutes of Inductor for one
+    # iteration; the compiled step is checked in
+    # tests/integration/models/test_compiled_step.py
+    cfg.compile = False
     cfg.default_hooks.checkpoint.interval = 1
     cfg.default_hooks.checkpoint.save_best = None
     cfg.default_hooks.checkpoint.max_keep_ckpts = -1
