@@ -8,6 +8,10 @@ import torch
 
 from tests.helpers.cifar_runs import write_tiny_cifar10
 from tests.helpers.commands import REPO_ROOT, check_command
+# fixtures defined beside the helpers they use, shared by several tiers
+from tests.helpers.loss_inputs import logits  # noqa: F401
+from tests.helpers.zoo_counters import counter  # noqa: F401
+from tests.helpers.inference_run import trained  # noqa: F401
 from tests.helpers.tiny_image_folder import write_image_folder
 from tests.helpers.tiny_runs import TINY_CONFIG, tiny_data_options
 

@@ -2,7 +2,8 @@
 """``compile`` in a config: whether this machine can honour it
 (:func:`compile_unavailable`), and the runner (through :class:`CompileHook`)
 training uncompiled, with a warning, when it cannot. Which configs compile
-by default."""
+by default. Here the cases that start a process or compile; the in-process
+ones are in tests/unit/engine/test_compile_support.py."""
 import copy
 import logging
 import shutil
@@ -15,9 +16,10 @@ from mmengine.config import Config
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 
-from shike_mm.engine.hooks.compile_hook import CompileHook, compile_as_hook
+from shike_mm.engine.hooks.compile_hook import CompileHook
 from shike_mm.utils.compile_support import compile_unavailable
 from tests.helpers.commands import REPO_ROOT
+from tests.helpers.compile_fakes import compile_step, runner_with
 
 
 def test_cpp_compiler_found_when_installed():
@@ -26,37 +28,6 @@ def test_cpp_compiler_found_when_installed():
         assert problem is None
     else:
         assert 'C++ compiler' in problem
-
-
-class Model(nn.Module):
-
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(2, 2)
-
-    def train_step(self, x):
-        return self.fc(x).relu()
-
-
-def runner_with(compile_cfg):
-    """A runner reduced to what :class:`CompileHook` uses, with the hook
-    that ``tools/train.py`` makes of ``compile_cfg``."""
-    cfg = compile_as_hook(Config(dict(compile=compile_cfg)))
-    assert 'compile' not in cfg  # mmengine's runner must not compile too
-    hooks = cfg.get('custom_hooks', [])
-    assert len(hooks) == (1 if compile_cfg else 0)
-    runner = SimpleNamespace(
-        model=Model(), logger=logging.getLogger('compile-support-test'),
-        hooks=[CompileHook(**{k: v
-                              for k, v in hook.items() if k != 'type'})
-               for hook in hooks])
-    return runner
-
-
-def compile_step(runner):
-    """What the runner does before the first iteration."""
-    for hook in runner.hooks:
-        hook.before_train(runner)
 
 
 def test_runner_compiles_when_it_can():

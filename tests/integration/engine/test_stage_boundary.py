@@ -6,7 +6,8 @@ re-initialisation, head mode, sampler, batch size); schedulers that refer
 to stages; rescale_schedule keeping every epoch value together.
 In-process on a stand-in runner: these are properties of the hook, no
 subprocess adds anything. tools/train.py is exercised once, for the error
-a user sees."""
+a user sees. Here the cases that start a process or compile; the in-process
+ones are in tests/unit/engine/test_stage_boundary.py."""
 
 
 from tests.helpers.commands import run_command

@@ -3,7 +3,9 @@
 ``tools/train.py`` run; the value is immutable; a checkpoint is tested in
 the mode of the stage its last epoch was trained in; every stage's
 prefixes are checked before the first step; epoch-valued arguments are
-declared by the components that own them."""
+declared by the components that own them. Here the cases that start a
+process or compile; the in-process ones are in
+tests/unit/engine/test_stage_recipe.py."""
 import re
 import textwrap
 
@@ -67,5 +69,3 @@ def test_a_typo_in_a_later_stage_stops_before_the_first_step(
             ) in proc.stdout
     assert 'Epoch(train)' not in proc.stdout
     assert not list(tmp_path.glob('*.pth'))
-
-

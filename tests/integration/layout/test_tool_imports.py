@@ -2,7 +2,9 @@
 """Tools are entry points: they import the installed package, never edit
 ``sys.path`` and never import ``tests`` or one another; and a config under
 ``projects/`` that names its own module in ``custom_imports`` trains with
-``python tools/train.py projects/...`` from the repository root."""
+``python tools/train.py projects/...`` from the repository root. Here the
+cases that start a process or compile; the in-process ones are in
+tests/unit/layout/test_tool_imports.py."""
 import os
 import shutil
 import subprocess

@@ -8,46 +8,12 @@ channels-last, vectorised losses) must give the same logits,
 losses, gradients and BN statistics.
 """
 import copy
-import os.path as osp
 
 import pytest
 import torch
-import torch.nn as nn
-from mmengine.config import Config
-from mmpretrain.registry import MODELS
-from mmpretrain.structures import DataSample
 
 import shike_mm  # noqa: F401
-from tests.helpers.commands import REPO_ROOT
-
-REPO = str(REPO_ROOT)
-NUM_CLASSES = 10
-
-
-def build_real(**backbone):
-    cfg = Config.fromfile(
-        osp.join(REPO, 'configs', '_base_', 'models', 'shike_r32_cifar.py'))
-    cfg.model.head.num_classes = NUM_CLASSES
-    cfg.model.backbone.update(backbone)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    with torch.no_grad():  # non-trivial BN affine parameters and statistics
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
-                m.running_mean.uniform_(-0.1, 0.1)
-                m.running_var.uniform_(0.5, 2.0)
-    return model
-
-
-def batch(size=6):
-    gen = torch.Generator().manual_seed(1)
-    inputs = torch.randn(size, 3, 32, 32, generator=gen)
-    target = torch.arange(size) % NUM_CLASSES
-    samples = [DataSample().set_gt_label(int(t)) for t in target]
-    return inputs, target, samples
+from tests.helpers.real_shike import batch, build_real
 
 
 def test_compiled_step_matches_the_uncompiled_one():
@@ -94,5 +60,3 @@ def test_compiled_step_matches_the_uncompiled_one():
         torch.testing.assert_close(
             buf, eager_buffers[name], rtol=1e-10, atol=1e-10,
             msg=lambda m: f'{name}: {m}')  # noqa: B023
-
-

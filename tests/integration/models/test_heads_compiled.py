@@ -1,27 +1,7 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 import torch
-from mmpretrain.structures import DataSample
 
-from shike_mm.models import MultiExpertFusionHead
-
-NUM_CLASSES, DIM, BATCH = 5, 8, 4
-
-
-def _samples(batch=BATCH):
-    return [DataSample().set_gt_label(i % NUM_CLASSES) for i in range(batch)]
-
-
-def _feats(num_experts=3, batch=BATCH):
-    gen = torch.Generator().manual_seed(1)
-    return tuple(
-        torch.randn(batch, DIM, generator=gen) for _ in range(num_experts))
-
-
-def _head(**kwargs):
-    head = MultiExpertFusionHead(
-        num_classes=NUM_CLASSES, in_channels=DIM, **kwargs)
-    head.init_weights()
-    return head
+from tests.helpers.head_inputs import _feats, _head, _samples
 
 
 def test_mode_switches_compile_without_graph_breaks():
@@ -61,5 +41,3 @@ def test_mode_switches_compile_without_graph_breaks():
     head.load_state_dict(stage1_state)
     assert head.retraining is False
     torch.testing.assert_close(forward(feats), stage1)
-
-

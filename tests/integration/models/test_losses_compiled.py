@@ -1,18 +1,9 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """Losses against slow references written from the equations."""
 
-import pytest
 import torch
 
-from shike_mm.models import (DKTLoss, MutualKLLoss)
-
-
-@pytest.fixture
-def logits():
-    gen = torch.Generator().manual_seed(0)
-    z = torch.randn(3, 6, 7, generator=gen, dtype=torch.float64) * 5
-    target = torch.randint(0, 7, (6, ), generator=gen)
-    return z, target
+from shike_mm.models import DKTLoss, MutualKLLoss
 
 
 def test_distillation_losses_compile_as_one_graph(logits):
@@ -28,5 +19,3 @@ def test_distillation_losses_compile_as_one_graph(logits):
             compiled = torch.compile(loss, backend='eager')
             assert compiled(experts,
                             target).item() == loss(experts, target).item()
-
-

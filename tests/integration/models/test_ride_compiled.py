@@ -38,5 +38,3 @@ def test_ldam_set_epoch_recompiles_only_at_drw_epoch():
         assert frames[0] == frames[2] and frames[3] == frames[5], frames
         assert frames[3] > frames[2], frames
     torch._dynamo.reset()
-
-

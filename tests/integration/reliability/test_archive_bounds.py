@@ -4,7 +4,9 @@ multiple of the file's size: compressed zip records, ``bytearray(n)``,
 tensor views that repeat their storage, constructors that iterate a tensor
 and re-encoding codecs are refused, naming the record or the key path,
 before ``torch.load`` reads anything; so are records whose size does not
-match their storage, deep nesting and files that are not regular files."""
+match their storage, deep nesting and files that are not regular files. Here
+the cases that start a process or compile; the in-process ones are in
+tests/unit/reliability/test_archive_bounds.py."""
 import sys
 
 import pytest
@@ -142,5 +144,3 @@ def test_real_checkpoint_passes_the_archive_check(tiny_run):
     assert loaded.keys() == reference.keys()
     for key, value in reference['state_dict'].items():
         assert torch.equal(loaded['state_dict'][key], value)
-
-

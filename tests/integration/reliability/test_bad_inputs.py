@@ -1,6 +1,7 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """Corrupt data files and wrong loss settings give errors naming the file,
-field and value."""
+field and value. Here the cases that start a process or compile; the in-
+process ones are in tests/unit/reliability/test_bad_inputs.py."""
 
 import pytest
 
@@ -63,5 +64,3 @@ def test_boundary_variable_is_gone(tmp_path, python):
     assert proc.returncode != 0
     assert ("--cfg-options cornerstone: the config has no top-level entry "
             "'cornerstone'") in proc.stdout
-
-

@@ -1,26 +1,20 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """``tools/test.py`` does not print a metric for a checkpoint it cannot
 trust: non-finite weights, entries that cannot be copied into the model,
-empty / truncated files, directories, malformed ``meta.class_counts``."""
+empty / truncated files, directories, malformed ``meta.class_counts``. Here
+the cases that start a process or compile; the in-process ones are in
+tests/unit/reliability/test_garbage_checkpoints.py."""
 import pytest
-import torch
 
+from tests.helpers.checkpoint_edits import edited
 from tests.helpers.commands import run_command
-from tests.helpers.tiny_runs import (TINY_CONFIG, load, tiny_data_options)
+from tests.helpers.tiny_runs import TINY_CONFIG, tiny_data_options
 
 
 def run_test_tool(python, checkpoint, work, root):
     return run_command([python, 'tools/test.py', TINY_CONFIG, checkpoint,
                         '--work-dir', work, '--cfg-options',
                         *tiny_data_options(root)])
-
-
-def edited(tiny_run, tmp_path, edit, name='edited.pth'):
-    checkpoint = load(tiny_run / 'epoch_1.pth')
-    edit(checkpoint)
-    path = tmp_path / name
-    torch.save(checkpoint, path)
-    return path
 
 
 def test_test_tool_refuses_non_finite_weights(tmp_path, tiny_root, tiny_run,
@@ -92,5 +86,3 @@ def test_test_tool_names_bad_class_counts(tmp_path, tiny_root, tiny_run,
     assert f'ValueError: {path}: meta.class_counts is all zeros' in \
         proc.stdout
     assert 'accuracy/top1: ' not in proc.stdout
-
-

@@ -1,7 +1,9 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """An image that does not decode (empty, or bytes that are no image) stops
 the run with an error naming the file, through mmpretrain's
-``LoadImageFromFile`` and the project's ``LoadImageFromFileBounded``."""
+``LoadImageFromFile`` and the project's ``LoadImageFromFileBounded``. Here
+the cases that start a process or compile; the in-process ones are in
+tests/unit/reliability/test_image_decoding.py."""
 
 
 from tests.helpers.commands import run_command

@@ -2,7 +2,9 @@
 """No silent NaN, no silently wrong run: non-finite losses stop training
 before the step, checkpoints that do not fit the config are errors when
 testing, num_classes is checked against the data before the first step,
-and resuming another run's checkpoint stops with the differences."""
+and resuming another run's checkpoint stops with the differences. Here the
+cases that start a process or compile; the in-process ones are in
+tests/unit/reliability/test_training_guards.py."""
 import re
 
 import pytest

@@ -8,7 +8,8 @@ synthetic ones with known structure (passed in-process), and those of tiny
 random-weight checkpoints (a SHIKE ResNet-20 with 3 experts and an
 mmpretrain ResNet + LinearClsHead) on generated Fashion-MNIST-format data,
 recomputed here expert by expert from the state dict's classifiers.
-"""
+Here the cases that start a process or compile; the in-process ones are in
+tests/unit/tools/test_analysis_tools.py."""
 
 import pytest
 
@@ -55,5 +56,3 @@ def test_per_class_command_on_checkpoints(tiny, tmp_path, python):
                        base_ckpt, '--out', tmp_path / 'ep.png'])
     assert bad.returncode != 0
     assert 'LinearClsHead' in bad.stdout
-
-

@@ -1,7 +1,8 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """tools/analysis_tools/get_flops.py takes the input size from the config:
 the test pipeline's crop or resize, else the dataset's native image size;
-``--shape`` overrides it."""
+``--shape`` overrides it. Here the cases that start a process or compile;
+the in-process ones are in tests/unit/tools/test_get_flops.py."""
 import re
 
 

@@ -56,5 +56,3 @@ def test_cpu_run_log_says_cpu_and_gloo_without_noise(tmp_path, python):
         assert 'device: cpu (no CUDA device), processes: 1' in out, name
         assert "backend='gloo'" in out, name  # the config dump
     assert "backend='gloo'" in (work / CONFIG.name).read_text()
-
-

@@ -2,7 +2,8 @@
 """shike_mm.utils.cpu_isa: the environment that caps torch's libraries to
 AVX2, the re-start command line, the parsing of oneDNN's and MKL's verbose
 lines, and (in a child process) that the cap takes effect in ATen, Inductor
-and oneDNN."""
+and oneDNN. Here the cases that start a process or compile; the in-process
+ones are in tests/unit/utils/test_cpu_isa.py."""
 import json
 import subprocess
 import sys

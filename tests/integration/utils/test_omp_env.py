@@ -2,7 +2,9 @@
 """shike_mm.utils.omp_env and shike_mm.utils.restart: the OpenMP default
 the tools start with, never over a user's own choice; a command restarted
 under a new environment only when it differs; and the default's effect is
-on waiting only: training losses stay bit-identical."""
+on waiting only: training losses stay bit-identical. Here the cases that
+start a process or compile; the in-process ones are in
+tests/unit/utils/test_omp_env.py."""
 import subprocess
 import sys
 

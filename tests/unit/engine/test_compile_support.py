@@ -2,16 +2,14 @@
 """``compile`` in a config: whether this machine can honour it
 (:func:`compile_unavailable`), and the runner (through :class:`CompileHook`)
 training uncompiled, with a warning, when it cannot. Which configs compile
-by default."""
+by default. The cases that start a process or compile are in
+tests/integration/engine/test_compile_support.py."""
 import logging
-from types import SimpleNamespace
 
 import pytest
-import torch.nn as nn
-from mmengine.config import Config
 
-from shike_mm.engine.hooks.compile_hook import CompileHook, compile_as_hook
 from shike_mm.utils.compile_support import compile_unavailable
+from tests.helpers.compile_fakes import compile_step, runner_with
 
 
 @pytest.fixture
@@ -53,37 +51,6 @@ def test_gpu_inductor_needs_triton(monkeypatch):
     assert compile_unavailable(True, on_gpu=True) is None
 
 
-class Model(nn.Module):
-
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(2, 2)
-
-    def train_step(self, x):
-        return self.fc(x).relu()
-
-
-def runner_with(compile_cfg):
-    """A runner reduced to what :class:`CompileHook` uses, with the hook
-    that ``tools/train.py`` makes of ``compile_cfg``."""
-    cfg = compile_as_hook(Config(dict(compile=compile_cfg)))
-    assert 'compile' not in cfg  # mmengine's runner must not compile too
-    hooks = cfg.get('custom_hooks', [])
-    assert len(hooks) == (1 if compile_cfg else 0)
-    runner = SimpleNamespace(
-        model=Model(), logger=logging.getLogger('compile-support-test'),
-        hooks=[CompileHook(**{k: v
-                              for k, v in hook.items() if k != 'type'})
-               for hook in hooks])
-    return runner
-
-
-def compile_step(runner):
-    """What the runner does before the first iteration."""
-    for hook in runner.hooks:
-        hook.before_train(runner)
-
-
 def test_runner_trains_uncompiled_with_a_warning(no_cxx, caplog):
     runner = runner_with(dict(dynamic=False))
     step = runner.model.train_step
@@ -92,5 +59,3 @@ def test_runner_trains_uncompiled_with_a_warning(no_cxx, caplog):
     assert runner.model.train_step == step  # left as it was
     assert "compile={'dynamic': False} is not used" in caplog.text
     assert 'C++ compiler' in caplog.text and 'compile=False' in caplog.text
-
-

@@ -6,7 +6,8 @@ re-initialisation, head mode, sampler, batch size); schedulers that refer
 to stages; rescale_schedule keeping every epoch value together.
 In-process on a stand-in runner: these are properties of the hook, no
 subprocess adds anything. tools/train.py is exercised once, for the error
-a user sees."""
+a user sees. The cases that start a process or compile are in
+tests/integration/engine/test_stage_boundary.py."""
 
 import numpy as np
 import pytest
@@ -297,5 +298,3 @@ def test_rescale_schedule_moves_every_epoch_value_together():
     runner.cfg, runner.max_epochs = scaled, 60
     StageSwitchHook(**{k: v for k, v in scaled.custom_hooks[0].items()
                        if k != 'type'}).check_schedule(runner)
-
-

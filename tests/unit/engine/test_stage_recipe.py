@@ -3,7 +3,8 @@
 ``tools/train.py`` run; the value is immutable; a checkpoint is tested in
 the mode of the stage its last epoch was trained in; every stage's
 prefixes are checked before the first step; epoch-valued arguments are
-declared by the components that own them."""
+declared by the components that own them. The cases that start a process or
+compile are in tests/integration/engine/test_stage_recipe.py."""
 import dataclasses
 import re
 

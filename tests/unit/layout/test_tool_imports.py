@@ -2,7 +2,9 @@
 """Tools are entry points: they import the installed package, never edit
 ``sys.path`` and never import ``tests`` or one another; and a config under
 ``projects/`` that names its own module in ``custom_imports`` trains with
-``python tools/train.py projects/...`` from the repository root."""
+``python tools/train.py projects/...`` from the repository root. The cases
+that start a process or compile are in
+tests/integration/layout/test_tool_imports.py."""
 import ast
 import uuid
 from pathlib import Path
@@ -73,5 +75,3 @@ def test_install_script_installs_the_checkout_editable():
     """tools/install.sh puts this checkout on sys.path (compat mode)."""
     script = (REPO_ROOT / 'tools' / 'install.sh').read_text()
     assert '--config-settings editable_mode=compat -e .' in script
-
-

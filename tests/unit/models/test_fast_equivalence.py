@@ -17,7 +17,6 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.runner.checkpoint import load_checkpoint
 from mmpretrain.registry import MODELS
-from mmpretrain.structures import DataSample
 
 import shike_mm  # noqa: F401
 from shike_mm.models import MultiExpertResNet, SHIKEResNet
@@ -25,28 +24,7 @@ from shike_mm.models.backbones.grouped_experts import (can_group,
                                                        grouped_forward)
 from shike_mm.models.losses.mutual_kl_loss import mutual_kl_loss
 from shike_mm.testing.plain_shike import PlainSHIKE, plain_losses
-from tests.helpers.commands import REPO_ROOT
-
-REPO = str(REPO_ROOT)
-NUM_CLASSES = 10
-
-
-def build_real(**backbone):
-    cfg = Config.fromfile(
-        osp.join(REPO, 'configs', '_base_', 'models', 'shike_r32_cifar.py'))
-    cfg.model.head.num_classes = NUM_CLASSES
-    cfg.model.backbone.update(backbone)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    with torch.no_grad():  # non-trivial BN affine parameters and statistics
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
-                m.running_mean.uniform_(-0.1, 0.1)
-                m.running_var.uniform_(0.5, 2.0)
-    return model
+from tests.helpers.real_shike import NUM_CLASSES, REPO, batch, build_real
 
 
 def build_plain_like(real):
@@ -60,14 +38,6 @@ def build_plain_like(real):
         strict=True)
     assert not missing and not unexpected
     return plain
-
-
-def batch(size=6):
-    gen = torch.Generator().manual_seed(1)
-    inputs = torch.randn(size, 3, 32, 32, generator=gen)
-    target = torch.arange(size) % NUM_CLASSES
-    samples = [DataSample().set_gt_label(int(t)) for t in target]
-    return inputs, target, samples
 
 
 def test_plain_reference_is_the_same_size():

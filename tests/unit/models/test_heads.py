@@ -3,28 +3,10 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmpretrain.structures import DataSample
 
-from shike_mm.models import CosineClassifier, MultiExpertFusionHead
-
-NUM_CLASSES, DIM, BATCH = 5, 8, 4
-
-
-def _samples(batch=BATCH):
-    return [DataSample().set_gt_label(i % NUM_CLASSES) for i in range(batch)]
-
-
-def _feats(num_experts=3, batch=BATCH):
-    gen = torch.Generator().manual_seed(1)
-    return tuple(
-        torch.randn(batch, DIM, generator=gen) for _ in range(num_experts))
-
-
-def _head(**kwargs):
-    head = MultiExpertFusionHead(
-        num_classes=NUM_CLASSES, in_channels=DIM, **kwargs)
-    head.init_weights()
-    return head
+from shike_mm.models import CosineClassifier
+from tests.helpers.head_inputs import (BATCH, DIM, NUM_CLASSES, _feats,
+                                        _head, _samples)
 
 
 def test_cosine_classifier():

@@ -91,14 +91,6 @@ def ref_bsce(z, target, counts):
     return total / len(target)
 
 
-@pytest.fixture
-def logits():
-    gen = torch.Generator().manual_seed(0)
-    z = torch.randn(3, 6, 7, generator=gen, dtype=torch.float64) * 5
-    target = torch.randint(0, 7, (6, ), generator=gen)
-    return z, target
-
-
 @pytest.mark.parametrize('exclude_target', [False, True])
 def test_dkt_matches_reference(logits, exclude_target):
     z, target = logits

@@ -1,7 +1,9 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """SyncBatchNorm2d ('SyncBNAnyDevice'): BatchNorm2d in one process, the
 global batch's BatchNorm2d (forward, gradients, running statistics) over
-2 CPU processes on gloo with unequal per-rank batches."""
+2 CPU processes on gloo with unequal per-rank batches. The cases that start
+a process or compile are in
+tests/integration/models/test_sync_batch_norm.py."""
 import os.path as osp
 
 import pytest
@@ -14,44 +16,11 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from shike_mm.models.utils import SyncBatchNorm2d
 from tests.helpers.commands import REPO_ROOT
+from tests.helpers.sync_bn_steps import C, init_like, make_data, run_steps
 
 CONFIG = osp.join(
     str(REPO_ROOT), 'configs',
     '_base_', 'models', 'shike_r32_cifar.py')
-C = 3
-SPLIT = (5, 3)  # per-rank batch sizes of the 8-sample global batch
-STEPS = 3
-
-
-def make_data(dtype=torch.float64):
-    """The global batches and the weights of a fixed linear loss."""
-    gen = torch.Generator().manual_seed(0)
-    xs = [torch.randn(sum(SPLIT), C, 4, 5, generator=gen, dtype=dtype) * 3 + 2
-          for _ in range(STEPS)]
-    grads = [torch.randn(sum(SPLIT), C, 4, 5, generator=gen, dtype=dtype)
-             for _ in range(STEPS)]
-    return xs, grads
-
-
-def init_like(bn, gen_seed=1):
-    gen = torch.Generator().manual_seed(gen_seed)
-    with torch.no_grad():
-        bn.weight.copy_(torch.rand(C, generator=gen) + 0.5)
-        bn.bias.copy_(torch.randn(C, generator=gen))
-    return bn
-
-
-def run_steps(bn, xs, grads, rows=slice(None)):
-    """Train-mode steps on ``x[rows]``; returns outputs, input grads and the
-    accumulated weight / bias grads."""
-    outs, x_grads = [], []
-    for x, g in zip(xs, grads):
-        x = x[rows].clone().requires_grad_(True)
-        out = bn(x)
-        (out * g[rows]).sum().backward()
-        outs.append(out.detach())
-        x_grads.append(x.grad)
-    return outs, x_grads, bn.weight.grad.clone(), bn.bias.grad.clone()
 
 
 @pytest.mark.parametrize('momentum', [0.1, None])
@@ -94,5 +63,3 @@ def test_built_from_norm_cfg_everywhere_in_shike():
     assert set(default.values()) == {nn.BatchNorm2d}
     assert set(synced.values()) == {SyncBatchNorm2d}
     assert sum('fusion_layers' in n for n in synced) == 5
-
-

@@ -4,7 +4,9 @@ multiple of the file's size: compressed zip records, ``bytearray(n)``,
 tensor views that repeat their storage, constructors that iterate a tensor
 and re-encoding codecs are refused, naming the record or the key path,
 before ``torch.load`` reads anything; so are records whose size does not
-match their storage, deep nesting and files that are not regular files."""
+match their storage, deep nesting and files that are not regular files. The
+cases that start a process or compile are in
+tests/integration/reliability/test_archive_bounds.py."""
 import os
 
 import pytest

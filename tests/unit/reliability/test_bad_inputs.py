@@ -1,6 +1,7 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """Corrupt data files and wrong loss settings give errors naming the file,
-field and value."""
+field and value. The cases that start a process or compile are in
+tests/integration/reliability/test_bad_inputs.py."""
 import gzip
 import os
 

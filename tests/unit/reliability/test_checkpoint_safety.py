@@ -2,7 +2,9 @@
 """No code runs from a checkpoint: crafted checkpoints made only of globals
 the old allow-list admitted are refused while unpickling or by the
 structural check, on ``tools/train.py --resume`` and ``tools/test.py``; real
-mmengine checkpoints (including empty numpy arrays) still load."""
+mmengine checkpoints (including empty numpy arrays) still load. The cases
+that start a process or compile are in
+tests/integration/reliability/test_checkpoint_safety.py."""
 import io
 import pickle
 import re
@@ -12,19 +14,7 @@ import pytest
 import torch
 
 from tests.helpers import crafted_checkpoints as crafted
-
-
-def roundtrip(obj):
-    import shike_mm  # noqa: F401
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    buffer.seek(0)
-    return torch.load(buffer, weights_only=True)
-
-
-def refused(obj, match):
-    with pytest.raises(pickle.UnpicklingError, match=match):
-        roundtrip(obj)
+from tests.helpers.checkpoint_roundtrip import refused, roundtrip
 
 
 def test_getattr_cannot_reach_builtins(tmp_path):
@@ -51,6 +41,7 @@ def test_history_buffer_state_is_checked():
     refused({'x': crafted.PickledHistoryBuffer(
         {'max_length': 3})}, 'missing attribute')
     from mmengine.logging import HistoryBuffer
+
     # the class-wide method table is untouched by the refused loads
     assert HistoryBuffer._statistics_methods['mean'] is HistoryBuffer.mean
 
@@ -124,8 +115,9 @@ def test_allocation_is_bounded_by_the_file_size(tmp_path, make, what):
 
 
 def test_numpy_array_built_with_newobj_is_refused():
-    import shike_mm  # noqa: F401
     from torch import _weights_only_unpickler
+
+    import shike_mm  # noqa: F401
     data = crafted.new_array_pickle(256 * 2**20)
     with pytest.raises(pickle.UnpicklingError,
                        match='creates a numpy.ndarray directly'):

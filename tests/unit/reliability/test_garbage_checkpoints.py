@@ -1,19 +1,11 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """``tools/test.py`` does not print a metric for a checkpoint it cannot
 trust: non-finite weights, entries that cannot be copied into the model,
-empty / truncated files, directories, malformed ``meta.class_counts``."""
+empty / truncated files, directories, malformed ``meta.class_counts``. The
+cases that start a process or compile are in
+tests/integration/reliability/test_garbage_checkpoints.py."""
 import pytest
 import torch
-
-from tests.helpers.tiny_runs import load
-
-
-def edited(tiny_run, tmp_path, edit, name='edited.pth'):
-    checkpoint = load(tiny_run / 'epoch_1.pth')
-    edit(checkpoint)
-    path = tmp_path / name
-    torch.save(checkpoint, path)
-    return path
 
 
 def test_strict_copy_failure_is_an_error(monkeypatch):
@@ -25,8 +17,8 @@ def test_strict_copy_failure_is_an_error(monkeypatch):
     from mmengine.logging import MMLogger
 
     import shike_mm.engine.checkpoint.loading as safety
-    from shike_mm.engine.runners import DeviceAwareRunner
     from shike_mm.engine.checkpoint.check import CheckpointError
+    from shike_mm.engine.runners import DeviceAwareRunner
 
     class Refusing(torch.nn.Linear):
 

@@ -1,7 +1,9 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """An image that does not decode (empty, or bytes that are no image) stops
 the run with an error naming the file, through mmpretrain's
-``LoadImageFromFile`` and the project's ``LoadImageFromFileBounded``."""
+``LoadImageFromFile`` and the project's ``LoadImageFromFileBounded``. The
+cases that start a process or compile are in
+tests/integration/reliability/test_image_decoding.py."""
 import re
 
 import numpy as np
@@ -47,5 +49,3 @@ def test_plain_loader_decodes_as_mmcv(tmp_path):
     theirs = LoadImageFromFile(to_float32=True)
     np.testing.assert_array_equal(ours(dict(img_path=str(path)))['img'],
                                   theirs(dict(img_path=str(path)))['img'])
-
-

@@ -2,7 +2,9 @@
 """No silent NaN, no silently wrong run: non-finite losses stop training
 before the step, checkpoints that do not fit the config are errors when
 testing, num_classes is checked against the data before the first step,
-and resuming another run's checkpoint stops with the differences."""
+and resuming another run's checkpoint stops with the differences. The cases
+that start a process or compile are in
+tests/integration/reliability/test_training_guards.py."""
 from types import SimpleNamespace
 
 import pytest
@@ -80,5 +82,3 @@ def test_state_dict_mismatches_lists_missing_and_unexpected():
         [(r'^module\.', '')])
     assert mismatched == [] and missing == ['0.bias']
     assert unexpected == ['extra']
-
-

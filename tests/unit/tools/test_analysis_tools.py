@@ -8,7 +8,8 @@ synthetic ones with known structure (passed in-process), and those of tiny
 random-weight checkpoints (a SHIKE ResNet-20 with 3 experts and an
 mmpretrain ResNet + LinearClsHead) on generated Fashion-MNIST-format data,
 recomputed here expert by expert from the state dict's classifiers.
-"""
+The cases that start a process or compile are in
+tests/integration/tools/test_analysis_tools.py."""
 import json
 
 import numpy as np

@@ -1,7 +1,8 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """tools/analysis_tools/get_flops.py takes the input size from the config:
 the test pipeline's crop or resize, else the dataset's native image size;
-``--shape`` overrides it."""
+``--shape`` overrides it. The cases that start a process or compile are in
+tests/integration/tools/test_get_flops.py."""
 
 import pytest
 from mmengine.config import Config
@@ -55,5 +56,3 @@ def test_a_config_without_data_needs_shape():
         str(REPO_ROOT / 'configs/_base_/models/shike_r32_cifar.py'))
     with pytest.raises(ValueError, match='pass --shape'):
         flops.input_size_from_config(cfg)
-
-

@@ -71,5 +71,3 @@ def test_compact_dump_keeps_what_torch_cannot_share_with_numpy(tmp_path):
     for k, v in data.items():
         assert type(back[k]) is type(v) and back[k].dtype == v.dtype, k
         assert back[k].shape == v.shape and torch.equal(back[k], v), k
-
-

@@ -2,7 +2,8 @@
 """shike_mm.utils.cpu_isa: the environment that caps torch's libraries to
 AVX2, the re-start command line, the parsing of oneDNN's and MKL's verbose
 lines, and (in a child process) that the cap takes effect in ATen, Inductor
-and oneDNN."""
+and oneDNN. The cases that start a process or compile are in
+tests/integration/utils/test_cpu_isa.py."""
 
 import pytest
 
@@ -102,5 +103,3 @@ def test_format_line():
              mkl=None))
     assert line == ('isa: requested avx2; ATen AVX2, Inductor avx2 (256-bit)'
                     ', oneDNN Intel AVX2, MKL unknown')
-
-

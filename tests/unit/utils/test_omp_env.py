@@ -2,7 +2,8 @@
 """shike_mm.utils.omp_env and shike_mm.utils.restart: the OpenMP default
 the tools start with, never over a user's own choice; a command restarted
 under a new environment only when it differs; and the default's effect is
-on waiting only: training losses stay bit-identical."""
+on waiting only: training losses stay bit-identical. The cases that start a
+process or compile are in tests/integration/utils/test_omp_env.py."""
 
 import pytest
 
@@ -66,5 +67,3 @@ def test_strip_option(argv, expected):
 def test_restart_with_the_same_env_returns():
     import os
     restart_with_env(dict(os.environ))  # would replace pytest otherwise
-
-

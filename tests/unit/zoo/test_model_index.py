@@ -4,36 +4,16 @@ model hub knows each one after ``import shike_mm`` (``list_models``,
 ``get_model``), each has a result of task ``Image Classification`` (what
 ``inference_model`` looks up), and the parameters and FLOPs of the
 metafiles and of the zoo tables are what the counter prints."""
-import json
 from pathlib import Path
 
 import pytest
-import yaml
 from mmengine.config import Config
 
 from tests.helpers.commands import REPO_ROOT
-from tests.helpers.tool_modules import load_tool
+from tests.helpers.zoo_counters import CONFIGS, MODELS
 
-FOLDERS = ('configs/shike', 'configs/ride', 'configs/baselines')
-CONFIGS = sorted(
-    str(p.relative_to(REPO_ROOT)) for folder in FOLDERS
-    for p in (REPO_ROOT / folder).rglob('*.py'))
 # Models small enough to build and run on a CPU in a test.
 SMALL = ('_r32', )
-
-
-def metafile_models():
-    index = yaml.safe_load((REPO_ROOT / 'model-index.yml').read_text())
-    models = {}
-    for entry in index['Import']:
-        meta = yaml.safe_load((REPO_ROOT / entry).read_text())
-        for model in meta['Models']:
-            assert model['Name'] not in models, model['Name']
-            models[model['Name']] = dict(model, metafile=entry)
-    return models
-
-
-MODELS = metafile_models()
 
 
 def test_every_config_is_in_the_index_under_its_name():
@@ -61,6 +41,7 @@ def test_model_hub_lists_every_model_after_import():
 
     import shike_mm  # noqa: F401
     from shike_mm.apis import register_model_index
+
     # registering again is a no-op
     assert register_model_index() == REPO_ROOT / 'model-index.yml'
     listed = set(mmpretrain.list_models('*_r*', task='Image Classification'))
@@ -85,31 +66,3 @@ def test_get_model_builds_each_indexed_model(name):
         with torch.no_grad():
             logits = model(torch.zeros(2, 3, size, size))
         assert logits.shape == (2, cfg.model.head.num_classes)
-
-
-@pytest.fixture(scope='module')
-def counter():
-    """(params, FLOPs) of a config from the project's counter, each
-    distinct model counted once."""
-    import shike_mm  # noqa: F401
-    from mmpretrain.registry import MODELS as REGISTRY
-
-    from shike_mm.analysis.complexity import model_complexity
-    flops_tool = load_tool('get_flops')
-    cache = {}
-
-    def count(config):
-        cfg = Config.fromfile(str(REPO_ROOT / config))
-        size, _ = flops_tool.input_size_from_config(cfg)
-        model_cfg = cfg.model.to_dict()
-        model_cfg['head'].pop('loss', None)  # no parameters, no FLOPs
-        key = json.dumps(model_cfg, sort_keys=True, default=str) + str(size)
-        if key not in cache:
-            model = REGISTRY.build(cfg.model)
-            cache[key] = (sum(p.numel() for p in model.parameters()),
-                          model_complexity(model, (3, ) + size)['flops'])
-        return cache[key]
-
-    return count
-
-
