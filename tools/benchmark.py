@@ -96,7 +96,6 @@ from shike_mm.utils.cpu_isa import (ISA_CHOICES, apply_inductor_isa,
                                     check_isa_report, format_isa_report,
                                     isa_env, isa_report, requested_isa)
 from shike_mm.utils.cpu_peak import cpu_peak
-from shike_mm.utils.omp_env import omp_env
 from shike_mm.utils.restart import restart_with_env
 
 
@@ -347,10 +346,9 @@ def compute_lines(macs, seconds, batch_size, device, amp):
 
 def main(argv=None):
     args = parse_args(argv)
-    # as tools/train.py runs: OpenMP's defaults (OMP_WAIT_POLICY), and the
-    # --isa cap, both read when torch loads; this returns once they are in
+    # the --isa cap, read when torch loads; this returns once it is in
     # place, in the restarted process (started without --isa)
-    env = omp_env()
+    env = dict(os.environ)
     if args.isa is not None:
         env = isa_env(args.isa, env)
     restart_with_env(env, drop_option='--isa')

@@ -5,5 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install.sh --data
 # one pytest-xdist worker per core (PYTEST_WORKERS=0: in this process); a
-# -n of the caller's wins
-exec "${PYTHON:-python3}" -m pytest -n "${PYTEST_WORKERS:-auto}" "$@"  # setup.cfg testpaths: tests, projects/*/tests
+# -n of the caller's wins. worksteal: a worker that runs out of tests takes
+# some from the other's queue, so one long end-to-end run at the end does
+# not leave the other cores idle
+exec "${PYTHON:-python3}" -m pytest -n "${PYTEST_WORKERS:-auto}" --dist worksteal "$@"  # setup.cfg testpaths: tests, projects/*/tests

@@ -22,8 +22,6 @@ from shike_mm.engine.hooks.test_dataset_check_hook import (
     TestDatasetCheckHook, empty_test_set)
 from shike_mm.engine.runners import finish_distributed
 from shike_mm.engine.stages import resolve_stage_schedule
-from shike_mm.utils.omp_env import omp_env
-from shike_mm.utils.restart import restart_with_env
 from shike_mm.utils.runner_cli import build_runner, merge_common_args
 
 
@@ -142,9 +140,6 @@ def merge_args(cfg: Config, args) -> Config:
 
 def main():
     args = parse_args()
-    # OpenMP threads wait passively, as in tools/train.py (the same
-    # results; shike_mm/utils/omp_env.py)
-    restart_with_env(omp_env())
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     runner = build_runner(cfg)

@@ -11,13 +11,9 @@ Examples::
     python tools/train.py CONFIG --epochs 20   # whole schedule, same shape
     tools/dist_train.sh CONFIG 8                         # one process per GPU
 
-OpenMP threads wait passively: unless the environment sets
-``OMP_WAIT_POLICY``, ``GOMP_SPINCOUNT`` or ``KMP_BLOCKTIME`` (or
-``OMP_NUM_THREADS=1``), the command starts itself again once with
-``OMP_WAIT_POLICY=PASSIVE`` (``shike_mm/utils/omp_env.py``), so that a run
-on a CPU shared with other processes does not lose its time slices to
-threads spinning at barriers. The results are the same to the bit;
-``GOMP_SPINCOUNT=300000`` keeps GNU OpenMP's own default.
+On a CPU shared with other busy processes, ``OMP_WAIT_POLICY=PASSIVE``
+keeps OpenMP threads from spinning at barriers (the same results to the
+bit; docs/performance.md, "Training on a shared CPU").
 """
 import argparse
 import logging
@@ -34,8 +30,6 @@ from shike_mm.engine.hooks.compile_hook import compile_as_hook
 from shike_mm.engine.runners import finish_distributed
 from shike_mm.engine.stages import resolve_stage_schedule
 from shike_mm.engine.work_dir_lock import work_dir_lock
-from shike_mm.utils.omp_env import omp_env
-from shike_mm.utils.restart import restart_with_env
 from shike_mm.utils.runner_cli import (build_runner, check_finite_settings,
                                        merge_common_args)
 
@@ -187,11 +181,6 @@ def stopped_by_interrupt(runner) -> int:
 
 def main():
     args = parse_args()
-    # OpenMP threads that wait passively (unless the environment chooses
-    # otherwise): read when torch loads, so this starts the command again
-    # once with the variable set; the same results, and a run that keeps
-    # its pace on a shared machine (shike_mm/utils/omp_env.py)
-    restart_with_env(omp_env())
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     # the lock comes first: building the runner writes the config copy and

@@ -1,5 +1,5 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
-"""OpenMP defaults for training on a CPU that other processes share.
+"""The OpenMP setting for training on a CPU that other processes share.
 
 torch runs every CPU kernel on a team of OpenMP threads (libgomp here: the
 locked torch links GNU OpenMP, and MKL its ``gnu_thread`` layer) that meet
@@ -15,10 +15,10 @@ share of the cores would say.
 ``OMP_WAIT_POLICY=PASSIVE`` makes waiting threads sleep at once. It
 changes when threads wait, not which thread computes what (the work of an
 operation is split by the number of threads alone), so results are
-bit-identical. libgomp reads it once, when torch loads:
-``tools/train.py`` and ``tools/benchmark.py`` therefore start themselves
-again with it (:func:`shike_mm.utils.restart.restart_with_env`) when it is
-not set.
+bit-identical. libgomp reads it once, when torch loads, so it belongs in
+the environment of the command. The tools keep libgomp's default: on an
+idle machine passive waiting is slower (every barrier wakes a sleeping
+thread); ``tools/benchmarks/load_slowdown.py`` measures both.
 
 Nothing is added when the user has chosen how threads wait (any of
 :data:`WAIT_SETTINGS` set: ``GOMP_SPINCOUNT=300000`` gives libgomp's own
@@ -28,7 +28,7 @@ OpenMP thread (``OMP_NUM_THREADS=1``), where nothing waits.
 import os
 from typing import Dict, Mapping, Optional
 
-#: what the tools add when no wait setting is set
+#: the setting for a shared CPU, added where no wait setting is set
 OMP_ENV_DEFAULTS: Dict[str, str] = {'OMP_WAIT_POLICY': 'PASSIVE'}
 
 #: variables that decide how OpenMP threads wait: GNU OpenMP's policy and

@@ -13,9 +13,8 @@ Two OpenMP settings are compared, each in a fresh process (libgomp reads
 them when torch loads):
 
 - ``spin``: GNU OpenMP's default, threads spin at each barrier (about
-  300,000 turns) before they sleep;
-- ``passive``: ``OMP_WAIT_POLICY=PASSIVE``, what ``tools/train.py`` and
-  ``tools/benchmark.py`` start with unless the environment chooses
+  300,000 turns) before they sleep; what the tools run with;
+- ``passive``: ``OMP_WAIT_POLICY=PASSIVE``, the setting for a shared CPU
   (``shike_mm/utils/omp_env.py``).
 
 A fair share of the CPU would give about ``(threads + N) / cores``
@@ -167,7 +166,7 @@ def policy_env(policy):
     """The environment of a measuring process for one wait setting."""
     base = {k: v for k, v in os.environ.items() if k not in WAIT_SETTINGS}
     if policy == 'passive':
-        # as the tools start; OMP_NUM_THREADS=1 adds nothing
+        # OMP_NUM_THREADS=1 adds nothing: nothing waits
         return omp_env(base)
     return base
 
