@@ -7,9 +7,17 @@ loaded at run time from a checkout by ``shike_mm/testing/shike_reference.py``:
 per iteration zero_grad, forward, ``mix_outputs`` on one-hot labels, top-1 /
 top-5 accuracy, ``loss.item()``, backward, SGD step (lr 0.05, momentum 0.9,
 weight decay 5e-4), a progress line every ``--print-freq`` iterations; after
-each epoch a full pass over the test set and a checkpoint
-(``torch.save`` of the state dict). Their CUDA-only autocast / GradScaler
-are left out (float32 throughout).
+each epoch a full pass over the test set and a checkpoint. Their
+CUDA-only autocast / GradScaler are left out (float32 throughout). As their
+``DataLoader(shuffle=True)`` does, each epoch draws a new order
+(``sampler.set_epoch``).
+
+The checkpoint (``<work-dir>/checkpoint.pth``, replaced atomically after
+each epoch) holds the model, both optimizers, the random states, the
+elapsed times and the last validation, so ``--resume`` continues a killed
+run from its last finished epoch to the same numbers; it refuses a
+checkpoint written with another config, seed or schedule, naming the
+setting.
 
 By default the learning rate stays at 0.05 (enough for epoch times). With
 ``--public-schedule`` the run follows ``cifarTrain.py`` to the end: the
@@ -42,13 +50,15 @@ The public loop at the paper's budget (200 epochs, retraining from 180)::
     python tools/reference_train.py \\
         configs/shike/shike_r32_fashion-mnist-lt-r100-1k_200e.py \\
         --reference-repo ../SHIKE --epochs 200 --public-schedule \\
-        --val-interval 5 --seed 0 --work-dir work_dirs/reference_200e_seed0
+        --val-interval 5 --seed 0 --work-dir work_dirs/reference_200e_seed0 \\
+        --resume
 """
 import argparse
 import json
 import math
 import os
 import os.path as osp
+import random
 import time
 
 import numpy as np
@@ -92,6 +102,11 @@ def parse_args(argv=None):
         help='first epoch of their classifier retraining (theirs: 180)')
     parser.add_argument('--work-dir', default='work_dirs/reference_train')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--resume',
+        action='store_true',
+        help='continue from <work-dir>/checkpoint.pth after its last '
+        'finished epoch (starts afresh when there is none)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -148,6 +163,64 @@ def to_tensors(batch, mean, std):
     return images, labels
 
 
+#: The settings a checkpoint must share with the run that resumes it.
+RUN_SETTINGS = ('config', 'seed', 'epochs', 'public_schedule', 'cornerstone',
+                'cfg_options')
+
+
+def run_settings(args):
+    """The arguments that decide what a run computes, as saved in its
+    checkpoint (``--val-interval`` and ``--print-freq`` only change what is
+    printed)."""
+    settings = {key: getattr(args, key) for key in RUN_SETTINGS}
+    settings['cfg_options'] = dict(args.cfg_options or {})
+    return settings
+
+
+def random_states():
+    """The main process's torch, numpy and Python random states."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return dict(
+        torch=torch.get_rng_state(),
+        numpy=[kind, torch.from_numpy(keys.astype(np.int64)), pos,
+               has_gauss, cached],
+        python=random.getstate())
+
+
+def set_random_states(states):
+    """Restore what :func:`random_states` returned."""
+    torch.set_rng_state(states['torch'])
+    kind, keys, pos, has_gauss, cached = states['numpy']
+    np.random.set_state(
+        (kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    random.setstate(states['python'])
+
+
+def save_checkpoint(path, state):
+    """Write ``state`` to ``path`` through a temporary file in the same
+    folder, so a kill leaves the previous checkpoint whole."""
+    tmp = path + '.tmp'
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_resume_state(path, args):
+    """The checkpoint at ``path`` if it was written by a run with the same
+    :data:`RUN_SETTINGS`; ``SystemExit`` naming the first that differs."""
+    state = torch.load(path, map_location='cpu', weights_only=True)
+    if 'run_settings' not in state:
+        raise SystemExit(f'{path}: no run settings saved (written before '
+                         f'--resume existed); start in a new --work-dir')
+    saved, current = state['run_settings'], run_settings(args)
+    for key in RUN_SETTINGS:
+        if saved.get(key) != current[key]:
+            raise SystemExit(
+                f'{path} was written with {key}={saved.get(key)!r}, this run '
+                f'has {key}={current[key]!r}: resume with the same settings '
+                f'or use another --work-dir')
+    return state
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
@@ -183,7 +256,25 @@ def main(argv=None):
     train_time = val_time = 0.0
     val_runs = 0
     result = {}
-    for epoch in range(args.epochs):
+    first_epoch = 0
+    checkpoint = osp.join(args.work_dir, 'checkpoint.pth')
+    if args.resume and osp.isfile(checkpoint):
+        state = load_resume_state(checkpoint, args)
+        model.load_state_dict(state['state_dict'])
+        optimizer.load_state_dict(state['optimizer'])
+        optimizer_crt.load_state_dict(state['optimizer_crt'])
+        set_random_states(state['random_states'])
+        first_epoch = state['epoch']
+        train_time, val_time = state['train_time'], state['val_time']
+        val_runs, result = state['val_runs'], state['result']
+        print(f'resumed from {checkpoint} after epoch {first_epoch}',
+              flush=True)
+    elif args.resume:
+        print(f'no {checkpoint} yet: starting at epoch 1', flush=True)
+
+    for epoch in range(first_epoch, args.epochs):
+        if hasattr(train_loader.sampler, 'set_epoch'):
+            train_loader.sampler.set_epoch(epoch)
         crt = args.public_schedule and epoch >= args.cornerstone
         epoch_optimizer = optimizer_crt if crt else optimizer
         if crt:  # cifarTrain.main: freeze all but the retrain classifiers
@@ -216,8 +307,6 @@ def main(argv=None):
                       f'{batch_time:6.3f}\tData {data_time:6.3f}\tLoss '
                       f'{loss_value:.4e}\tAcc@1 {acc1:6.2f}\tAcc@5 '
                       f'{acc5:6.2f}', flush=True)
-        torch.save({'epoch': epoch + 1, 'state_dict': model.state_dict()},
-                   osp.join(args.work_dir, 'checkpoint.pth'))
         seconds = time.perf_counter() - start
         train_time += seconds
         line = f'epoch {epoch + 1}: training {seconds:.1f} s'
@@ -249,6 +338,14 @@ def main(argv=None):
                 line += ''.join(f', {k} {result[k]:.2f}'
                                 for k in ('many', 'medium', 'few')
                                 if k in result)
+        save_checkpoint(
+            checkpoint,
+            dict(epoch=epoch + 1, state_dict=model.state_dict(),
+                 optimizer=optimizer.state_dict(),
+                 optimizer_crt=optimizer_crt.state_dict(),
+                 random_states=random_states(), train_time=train_time,
+                 val_time=val_time, val_runs=val_runs, result=result,
+                 run_settings=run_settings(args)))
         print(line, flush=True)
     if result:
         with open(osp.join(args.work_dir, 'result.json'), 'w') as f:
