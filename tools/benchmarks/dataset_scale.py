@@ -81,7 +81,7 @@ def measure(kind: str, ann_file: str, num_classes: int) -> dict:
     return result
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--lines', type=int, default=NUM_LINES)
     parser.add_argument('--classes', type=int, default=NUM_CLASSES)
@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument('--measure', choices=['mmpretrain', 'shike-mm'],
                         help=argparse.SUPPRESS)
     parser.add_argument('--ann-file', help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.measure:
         print(json.dumps(measure(args.measure, args.ann_file,
                                  args.classes)))

@@ -75,3 +75,22 @@ def test_install_script_installs_the_checkout_editable():
     """tools/install.sh puts this checkout on sys.path (compat mode)."""
     script = (REPO_ROOT / 'tools' / 'install.sh').read_text()
     assert '--config-settings editable_mode=compat -e .' in script
+
+
+def test_every_tool_main_takes_argv():
+    """Each tool's ``main(argv=None)`` parses ``argv`` (the command line
+    when None), so tests and scripts call a tool in-process the way the
+    shell does (tests/integration/docs/test_documented_options.py reads
+    each tool's --help that way)."""
+    missing = []
+    for path in TOOLS + sorted(REPO_ROOT.glob('projects/*/tools/*.py')):
+        tree = ast.parse(path.read_text(), str(path))
+        mains = [n for n in tree.body
+                 if isinstance(n, ast.FunctionDef) and n.name == 'main']
+        args = mains[0].args if mains else None
+        if not (args and args.args and args.args[0].arg == 'argv'
+                and len(args.defaults) == len(args.args)
+                and isinstance(args.defaults[0], ast.Constant)
+                and args.defaults[0].value is None):
+            missing.append(str(path.relative_to(REPO_ROOT)))
+    assert not missing, 'no main(argv=None): ' + ', '.join(missing)

@@ -1,15 +1,17 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """Every ``python tools/...py`` command printed in the README, docs/ and the
 config and project READMEs uses only options its tool accepts, so an option
-that is removed cannot stay documented."""
+that is removed cannot stay documented. Each tool's ``--help`` is read
+in-process through its ``main(argv)``, as the shell would run it."""
+import contextlib
+import io
 import re
-import subprocess
-import sys
 from functools import lru_cache
 
 import pytest
 
 from tests.helpers.commands import REPO_ROOT
+from tests.helpers.tool_modules import load_script
 
 PAGES = sorted(
     [REPO_ROOT / 'README.md'] + list((REPO_ROOT / 'docs').glob('*.md')) +
@@ -38,11 +40,14 @@ def documented_commands():
 
 @lru_cache(maxsize=None)
 def help_text(tool):
-    proc = subprocess.run([sys.executable, tool, '--help'], cwd=REPO_ROOT,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=300)
-    assert proc.returncode == 0, f'{tool} --help failed:\n{proc.stdout}'
-    return proc.stdout
+    """What ``python TOOL --help`` prints, from ``main(['--help'])``."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        with pytest.raises(SystemExit) as stop:
+            load_script(tool).main(['--help'])
+    assert stop.value.code in (0, None), \
+        f'{tool} --help failed:\n{out.getvalue()}'
+    return out.getvalue()
 
 
 def test_pages_document_commands():
