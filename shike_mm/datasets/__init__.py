@@ -2,6 +2,7 @@
 from .class_counts import (get_class_counts, get_sample_labels,
                            read_class_counts)
 from .fashion_mnist_idx import FashionMNISTIDX
+from .held_out_dataset import HeldOutDataset
 from .imagenet_lt import ImageNetLT
 from .inaturalist2018 import INaturalist2018
 from .long_tail_counts import long_tail_counts
@@ -16,7 +17,7 @@ __all__ = [
     'get_class_counts', 'get_sample_labels', 'read_class_counts',
     'long_tail_counts',
     'LongTailDataset', 'LongTailListDataset', 'ImageNetLT', 'INaturalist2018',
-    'PlacesLT', 'FashionMNISTIDX', 'OfflineCIFAR10', 'OfflineCIFAR100',
+    'PlacesLT', 'FashionMNISTIDX', 'HeldOutDataset', 'OfflineCIFAR10', 'OfflineCIFAR100',
     'ClassAwareSampler', 'CIFAR10AutoAugment', 'CIFAR10_POLICIES',
     'RandomCutout', 'LoadImageFromFileBounded', 'header_image_size'
 ]

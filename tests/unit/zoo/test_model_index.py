@@ -21,7 +21,7 @@ def test_every_config_is_in_the_index_under_its_name():
     for name, model in MODELS.items():
         assert Path(model['Config']).stem == name
         folder = Path(model['Config']).parent
-        if folder.name == 'ablations':
+        if folder.name in ('ablations', 'recipe'):
             folder = folder.parent
         assert Path(model['metafile']).parent == folder, name
 
