@@ -2,7 +2,8 @@
 """The quickstart config (README command 1) for a few iterations through
 tools/train.py on the real Fashion-MNIST files (generated IDX files of the
 same format when the Debian package is absent), including the switch to
-stage 2, then the results printer and tools/compare.py on the run."""
+stage 2, then the results printer and tools/compare.py on the run (those
+two in-process, through their ``main(argv)``)."""
 import os
 import re
 
@@ -10,6 +11,7 @@ import pytest
 
 from tests.helpers.commands import check_command
 from tests.helpers.generators import write_fashion_mnist_idx
+from tests.helpers.tool_modules import load_script, load_tool
 
 
 CONFIG = 'configs/shike/shike_r32_fashion-mnist-lt-r100-1k_20e.py'
@@ -44,7 +46,8 @@ def quick_options(root):
 EPOCHS = ['--epochs', '6']
 
 
-def test_quickstart_config_runs_both_stages(tmp_path, fashion_root, python):
+def test_quickstart_config_runs_both_stages(tmp_path, fashion_root, python,
+                                            capsys):
     # tools/compare.py trains the run with tools/train.py (its log passes
     # through) and tabulates it
     out = tmp_path / 'table.md'
@@ -60,18 +63,24 @@ def test_quickstart_config_runs_both_stages(tmp_path, fashion_root, python):
     assert re.search(r'Epoch\(train\) +\[4\]\[4/4\].*loss_bsce', run.stdout)
     assert (work_dir / 'epoch_6.pth').is_file()
 
-    printed = check_command([
-        python, 'tools/analysis_tools/print_lt_results.py', work_dir])
+    capsys.readouterr()
+    load_tool('print_lt_results').main([str(work_dir)])
+    printed = capsys.readouterr().out
     for label in ('overall top-1', 'many-shot', 'medium-shot', 'few-shot'):
-        assert re.search(rf'{label} +[0-9.]+\n', printed.stdout), label
-    assert 'best checkpoint' in printed.stdout
+        assert re.search(rf'{label} +[0-9.]+\n', printed), label
+    assert 'best checkpoint' in printed
 
     # A second tools/compare.py tabulates the finished run without training
-    # again.
+    # again (a training would start tools/train.py: refused here).
     out.unlink()
-    again = check_command(compare)
-    assert f'[compare] reusing {work_dir}' in again.stdout
-    assert 'Epoch(train)' not in again.stdout
+
+    def no_training(*args, **kwargs):
+        raise AssertionError(f'trained again: {args}')
+
+    load_script('tools/compare.py').main(
+        [str(a) for a in compare[2:]], train_fn=no_training)
+    again = capsys.readouterr().out
+    assert f'[compare] reusing {work_dir}' in again
     table = out.read_text()
     row = re.search(r'\| \[shike_r32_fashion-mnist-lt-r100-1k_20e\]'
                     r'\(configs/shike/[^)]+\) \| ([0-9.]+) \| ([0-9.]+) \| '
