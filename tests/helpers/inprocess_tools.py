@@ -37,8 +37,8 @@ import io
 import os
 import random
 import signal
-import traceback
 from pathlib import Path
+from traceback import format_exception, format_exception_only
 from typing import Iterator, Optional, Sequence
 
 import numpy as np
@@ -98,15 +98,16 @@ class ToolRun:
 
     @property
     def message(self) -> str:
-        """The last line a user sees: ``TypeName: message`` as Python
-        prints it under a traceback (the message alone for a
-        ``SystemExit`` with a text), '' after a return."""
+        """What a user sees last: ``TypeName: message`` as Python prints it
+        under a traceback (``module.TypeName`` for an exception outside
+        the builtins; the text alone for a ``SystemExit`` with a text), ''
+        after a return."""
         if self.error is None:
             return ''
         if isinstance(self.error, SystemExit):
             code = self.error.code
             return '' if code is None or isinstance(code, int) else str(code)
-        return f'{type(self.error).__name__}: {self.error}'
+        return ''.join(format_exception_only(self.error)).rstrip()
 
     @property
     def shown(self) -> str:
@@ -205,7 +206,7 @@ def run_tool(path, argv: Sequence) -> ToolRun:
                 run.returned = main([str(a) for a in argv])
             except (Exception, SystemExit) as err:  # noqa: B902
                 run.error = err
-                run.traceback = ''.join(traceback.format_exception(err))
+                run.traceback = ''.join(format_exception(err))
                 _drop_frames(err)
     run.output = stream.getvalue()
     return run
