@@ -58,7 +58,7 @@ def tool_module(path) -> object:
     return _LOADED[key]
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(repr=False)
 class ToolRun:
     """What one in-process call of a tool's ``main(argv)`` left.
 
@@ -77,10 +77,11 @@ class ToolRun:
     returned: object = None
     traceback: str = ''
 
-    def __str__(self) -> str:
-        """The end of the output and the traceback, for assertion
-        messages."""
-        return f'{self.output[-3000:]}\n{self.traceback[-3000:]}'
+    def __repr__(self) -> str:
+        """The end of the output and the traceback (``assert ..., run``
+        shows them when an assertion fails)."""
+        return (f'ToolRun exit status {self.exit_code}; output ends:\n'
+                f'{self.output[-3000:]}\n{self.traceback[-3000:]}')
 
     @property
     def exit_code(self) -> int:
