@@ -70,8 +70,9 @@ def test_unreadable_checkpoint_files_are_named(tmp_path, tiny_run, kind,
 
 
 def test_test_tool_names_a_directory(tmp_path, tiny_root, python):
-    """As a process (the one refusal of tools/test.py that is): a non-zero
-    exit status, and the message is the last line the terminal shows."""
+    """As a process (the one refusal of tools/test.py that is): exit status
+    1, one traceback (no chain of them) and the message as the last line
+    the terminal shows."""
     proc = run_command([python, 'tools/test.py', TINY_CONFIG, tmp_path,
                         '--work-dir', tmp_path / 'w', '--cfg-options',
                         *tiny_data_options(tiny_root)])
@@ -80,6 +81,8 @@ def test_test_tool_names_a_directory(tmp_path, tiny_root, python):
                'a checkpoint file')
     assert message in proc.stdout.rstrip().splitlines()[-1], \
         proc.stdout[-3000:]
+    assert proc.stdout.count('Traceback (most recent call last)') == 1
+    assert 'During handling of the above exception' not in proc.stdout
     assert 'accuracy/top1: ' not in proc.stdout
 
 

@@ -62,7 +62,8 @@ def test_class_names_and_counts_compared():
 def test_nested_cfg_option_typo_reported_before_building(tmp_path, python,
                                                          tiny_root):
     """As a process (the one refusal of tools/train.py that is): exit
-    status 1, and the message is the last line the terminal shows."""
+    status 1, one traceback (no chain of them) and the message as the last
+    line the terminal shows."""
     proc = run_command([python, 'tools/train.py', TINY_CONFIG, '--work-dir',
                         tmp_path / 'w', '--cfg-options',
                         *tiny_data_options(tiny_root),
@@ -72,6 +73,8 @@ def test_nested_cfg_option_typo_reported_before_building(tmp_path, python,
         "ValueError: --cfg-options train_cfg.max_epoch: 'train_cfg' has "
         "no entry 'max_epoch'; did you mean 'max_epochs' "
         '(train_cfg.max_epochs)?'), proc.stdout[-3000:]
+    assert proc.stdout.count('Traceback (most recent call last)') == 1
+    assert 'During handling of the above exception' not in proc.stdout
     assert not (tmp_path / 'w').exists()  # nothing built or written
 
 
