@@ -7,9 +7,13 @@
     :func:`_unit_tests_start_no_tool`). ``pytest -m unit`` (or
     ``-m "not slow"``) runs them in minutes.
 ``tests/integration/``
-    Tests that start the tools as processes (refusals, ``--help``,
-    one-epoch runs, distributed runs of a few iterations), compile with
-    Inductor, or build every shipped config's full-size model.
+    Tests that run the tools (one-epoch runs, refusals that need a trained
+    checkpoint; in-process through ``main(argv)`` with
+    ``tests.helpers.inprocess_tools`` unless what is checked is the
+    process itself: exit status, signals, locks, distributed runs of a few
+    iterations), compile with Inductor, or build every shipped config's
+    full-size model. A tool run in-process that trains nothing and takes
+    under 2 s may be a unit test.
 ``tests/e2e/``
     Training runs of real configs through ``tools/train.py`` over both
     stages, resumes and kills.

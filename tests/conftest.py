@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from tests.helpers.cifar_runs import write_tiny_cifar10
-from tests.helpers.commands import REPO_ROOT, check_command
+from tests.helpers.commands import REPO_ROOT
+from tests.helpers.inprocess_tools import run_train
 # fixtures defined beside the helpers they use, shared by several tiers
 from tests.helpers.loss_inputs import logits  # noqa: F401
 from tests.helpers.zoo_counters import counter  # noqa: F401
@@ -49,11 +50,19 @@ def tiny_root(tmp_path_factory):
 
 @pytest.fixture(scope='session')
 def tiny_run(tmp_path_factory, tiny_root):
-    """Work dir of a 1-epoch run of the tiny config (epoch_1.pth)."""
+    """Work dir of a 1-epoch run of the tiny config (epoch_1.pth), trained
+    by ``tools/train.py`` in this process with one intra-op thread."""
     work = tmp_path_factory.mktemp('tiny_run')
-    check_command([sys.executable, 'tools/train.py', TINY_CONFIG,
-                   '--work-dir', work, '--cfg-options',
-                   *tiny_data_options(tiny_root), 'train_cfg.max_epochs=1'])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run = run_train([TINY_CONFIG, '--work-dir', work, '--cfg-options',
+                         *tiny_data_options(tiny_root),
+                         'train_cfg.max_epochs=1'])
+    finally:
+        torch.set_num_threads(threads)
+    if run.exit_code != 0:
+        pytest.fail(f'training the tiny config failed: {run!r}')
     return work
 
 

@@ -3,20 +3,18 @@
 ``tools/train.py`` run; the value is immutable; a checkpoint is tested in
 the mode of the stage its last epoch was trained in; every stage's
 prefixes are checked before the first step; epoch-valued arguments are
-declared by the components that own them. Here the cases that start a
-process or compile; the in-process ones are in
+declared by the components that own them. Here the runs of the tools (in
+this process, ``main(argv)``); the others are in
 tests/unit/engine/test_stage_recipe.py."""
-import re
-import textwrap
+import pytest
+
+from tests.helpers.inprocess_tools import run_test, run_train
 
 
-from tests.helpers.commands import check_command, run_command
-
-
-# Runs a tool (its path the first argument) in this process with
-# StageRecipe.parse counted.
-COUNTING_LAUNCHER = textwrap.dedent('''
-    import atexit, runpy, sys
+@pytest.fixture
+def parses(monkeypatch):
+    """The calls of ``StageRecipe.parse`` while the test runs (a list that
+    grows by one per call)."""
     from shike_mm.engine.stages.recipe import StageRecipe
     calls = []
     parse = StageRecipe.parse.__func__
@@ -25,47 +23,45 @@ COUNTING_LAUNCHER = textwrap.dedent('''
         calls.append(1)
         return parse(cls, *args, **kwargs)
 
-    StageRecipe.parse = classmethod(counted)
-    atexit.register(lambda: print(f'STAGE_LIST_PARSES={len(calls)}'))
-    sys.argv = sys.argv[1:]
-    runpy.run_path(sys.argv[0], run_name='__main__')
-''')
+    monkeypatch.setattr(StageRecipe, 'parse', classmethod(counted))
+    return calls
 
 
-def test_train_py_reads_the_stage_list_once(tmp_path, cifar_root, python):
+def test_train_py_reads_the_stage_list_once(tmp_path, cifar_root, parses):
     """A whole two-stage run with --epochs rescaling: one parse; testing
     its checkpoint with the config as written (not rescaled): one parse,
     and the head in the mode of the checkpoint's last stage."""
     from tests.helpers.cifar_runs import CONFIG, EPOCHS, tiny_options
     opts = tiny_options(cifar_root) + ['val_cfg=None', 'val_dataloader=None',
                                        'val_evaluator=None']
-    run = check_command([python, '-c', COUNTING_LAUNCHER, 'tools/train.py',
-                         CONFIG, '--work-dir', tmp_path, *EPOCHS,
-                         '--cfg-options', *opts])
-    assert "entering stage 'retrain' at epoch 4 (begin 3)" in run.stdout
+    run = run_train([CONFIG, '--work-dir', tmp_path, *EPOCHS,
+                     '--cfg-options', *opts])
+    assert run.exit_code == 0, run
+    assert "entering stage 'retrain' at epoch 4 (begin 3)" in run.output
     assert (tmp_path / 'epoch_6.pth').is_file()
-    assert re.findall(r'STAGE_LIST_PARSES=(\d+)', run.stdout) == ['1']
+    assert len(parses) == 1
 
-    tested = check_command([
-        python, '-c', COUNTING_LAUNCHER, 'tools/test.py', CONFIG,
-        tmp_path / 'epoch_6.pth', '--work-dir', tmp_path / 'test',
-        '--cfg-options', *opts, 'test_evaluator.many_shot_thr=30',
-        'test_evaluator.few_shot_thr=10'])
+    parses.clear()
+    tested = run_test([CONFIG, tmp_path / 'epoch_6.pth', '--work-dir',
+                       tmp_path / 'test', '--cfg-options', *opts,
+                       'test_evaluator.many_shot_thr=30',
+                       'test_evaluator.few_shot_thr=10'])
+    assert tested.exit_code == 0, tested
     assert ("the checkpoint (epoch 6) was trained in stage 'retrain': head "
-            "mode 'retrain'") in tested.stdout
-    assert re.findall(r'STAGE_LIST_PARSES=(\d+)', tested.stdout) == ['1']
+            "mode 'retrain'") in tested.output
+    assert len(parses) == 1
 
 
 def test_a_typo_in_a_later_stage_stops_before_the_first_step(
-        tmp_path, cifar_root, python):
+        tmp_path, cifar_root):
     from tests.helpers.cifar_runs import CONFIG, EPOCHS, tiny_options
-    proc = run_command([
-        python, 'tools/train.py', CONFIG, '--work-dir', tmp_path, *EPOCHS,
-        '--cfg-options', *tiny_options(cifar_root),
+    run = run_train([
+        CONFIG, '--work-dir', tmp_path, *EPOCHS, '--cfg-options',
+        *tiny_options(cifar_root),
         'custom_hooks.0.stages.0.trainable=head.retrain_clasifiers'])
-    assert proc.returncode != 0
+    assert run.exit_code != 0, run
     assert ("StageSwitchHook stage 'retrain' (begin=3): trainable prefix "
             "'head.retrain_clasifiers' names no parameter of the model"
-            ) in proc.stdout
-    assert 'Epoch(train)' not in proc.stdout
+            ) in run.message, run
+    assert 'Epoch(train)' not in run.output
     assert not list(tmp_path.glob('*.pth'))

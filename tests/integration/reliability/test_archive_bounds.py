@@ -5,7 +5,9 @@ tensor views that repeat their storage, constructors that iterate a tensor
 and re-encoding codecs are refused, naming the record or the key path,
 before ``torch.load`` reads anything; so are records whose size does not
 match their storage, deep nesting and files that are not regular files. Here
-the cases that start a process or compile; the in-process ones are in
+the cases that measure the peak memory of a fresh interpreter, run
+``tools/test.py`` (in this process, ``main(argv)``) or need a trained
+checkpoint; the others are in
 tests/unit/reliability/test_archive_bounds.py."""
 import sys
 
@@ -14,6 +16,7 @@ import torch
 
 from tests.helpers.commands import run_command
 from tests.helpers import crafted_checkpoints as crafted
+from tests.helpers.inprocess_tools import run_test
 from tests.helpers.tiny_runs import (TINY_CONFIG, load, tiny_data_options)
 
 PAD = 64 * 2**20
@@ -66,19 +69,17 @@ def deflated_bomb(base, tmp_path):
 
 
 def test_compressed_record_refused_by_test_tool(tmp_path, tiny_root,
-                                                tiny_run, python, warm_up):
+                                                tiny_run, warm_up):
     bomb, key = deflated_bomb(load(tiny_run / 'epoch_1.pth'), tmp_path)
     size = bomb.stat().st_size
     assert size < PAD / 8
-    proc = run_command([python, 'tools/test.py', TINY_CONFIG, bomb,
-                        '--work-dir', tmp_path / 'w', '--cfg-options',
-                        *tiny_data_options(tiny_root)])
-    assert proc.returncode != 0
+    run = run_test([TINY_CONFIG, bomb, '--work-dir', tmp_path / 'w',
+                    '--cfg-options', *tiny_data_options(tiny_root)])
+    assert run.exit_code != 0, run
     assert f'CheckpointError: refused to load checkpoint {bomb}: record ' \
-        f'plain/data/{key} is compressed (deflate' in proc.stdout, \
-        proc.stdout[-3000:]
-    assert f'declared to inflate to {PAD})' in proc.stdout
-    assert 'accuracy/top1: ' not in proc.stdout
+        f'plain/data/{key} is compressed (deflate' in run.message, run
+    assert f'declared to inflate to {PAD})' in run.message
+    assert 'accuracy/top1: ' not in run.output
     [(outcome, growth)] = peak_growths([bomb], warm_up)
     assert outcome == 'refused CheckpointError'
     assert growth <= 4 * size, (growth, size)
@@ -119,19 +120,17 @@ def test_allocating_constructors_bounded(tmp_path, warm_up):
             (path, growth)
 
 
-def test_bytearray_refused_by_test_tool(tmp_path, tiny_root, tiny_run,
-                                        python):
+def test_bytearray_refused_by_test_tool(tmp_path, tiny_root, tiny_run):
     checkpoint = load(tiny_run / 'epoch_1.pth')
     checkpoint['meta']['pad'] = crafted.PickledBytearray(PAD)
     path = crafted.save(checkpoint, tmp_path / 'bytearray.pth')
-    proc = run_command([python, 'tools/test.py', TINY_CONFIG, path,
-                        '--work-dir', tmp_path / 'w', '--cfg-options',
-                        *tiny_data_options(tiny_root)])
-    assert proc.returncode != 0
+    run = run_test([TINY_CONFIG, path, '--work-dir', tmp_path / 'w',
+                    '--cfg-options', *tiny_data_options(tiny_root)])
+    assert run.exit_code != 0, run
     assert f'refused to load checkpoint {path}: bytearray({PAD}) asks to ' \
-        f'allocate {PAD} bytes' in proc.stdout, proc.stdout[-3000:]
-    assert "at key path ['meta']['pad'] of data.pkl" in proc.stdout
-    assert 'accuracy/top1: ' not in proc.stdout
+        f'allocate {PAD} bytes' in run.message, run
+    assert "at key path ['meta']['pad'] of data.pkl" in run.message
+    assert 'accuracy/top1: ' not in run.output
 
 
 def test_real_checkpoint_passes_the_archive_check(tiny_run):

@@ -3,7 +3,8 @@
 the old allow-list admitted are refused while unpickling or by the
 structural check, on ``tools/train.py --resume`` and ``tools/test.py``; real
 mmengine checkpoints (including empty numpy arrays) still load. Here the
-cases that start a process or compile; the in-process ones are in
+cases that run the tools (in this process, ``main(argv)``) or need a
+trained checkpoint; the others are in
 tests/unit/reliability/test_checkpoint_safety.py."""
 from collections import OrderedDict
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import crafted_checkpoints as crafted
-from tests.helpers.commands import check_command, run_command
+from tests.helpers.inprocess_tools import run_test, run_train
 from tests.helpers.tiny_runs import TINY_CONFIG, load, tiny_data_options
 
 
@@ -37,17 +38,17 @@ def test_structure_check_refuses_buffer_outside_log_scalars(tiny_run):
         check_checkpoint_structure({'state_dict': attrs}, 'attrs.pth')
 
 
-def assert_refused(proc, path, marker):
-    assert proc.returncode != 0, proc.stdout[-3000:]
-    assert 'CheckpointError: refused to load checkpoint' in proc.stdout
-    assert str(path) in proc.stdout
-    assert 'weights_only=False' not in proc.stdout
-    assert 'add_safe_globals' not in proc.stdout
+def assert_refused(run, path, marker):
+    assert run.exit_code != 0, run
+    assert 'CheckpointError: refused to load checkpoint' in run.message, run
+    assert str(path) in run.message
+    assert 'weights_only=False' not in run.shown
+    assert 'add_safe_globals' not in run.shown
     assert not marker.exists()
 
 
 def test_code_running_checkpoint_refused_by_tools(tmp_path, tiny_root,
-                                                  tiny_run, python):
+                                                  tiny_run):
     marker = tmp_path / 'ran'
     base = load(tiny_run / 'epoch_1.pth')
     opts = tiny_data_options(tiny_root)
@@ -56,23 +57,20 @@ def test_code_running_checkpoint_refused_by_tools(tmp_path, tiny_root,
     evil = crafted.save(crafted.with_message_hub_entry(
         base, 'runtime_info', 'evil', crafted.code_running_buffer(marker)),
         tmp_path / 'evil.pth')
-    resumed = run_command([python, 'tools/train.py', TINY_CONFIG,
-                           '--work-dir', tmp_path / 'w', '--resume', evil,
-                           '--cfg-options', *opts,
-                           'train_cfg.max_epochs=2'])
+    resumed = run_train([TINY_CONFIG, '--work-dir', tmp_path / 'w',
+                         '--resume', evil, '--cfg-options', *opts,
+                         'train_cfg.max_epochs=2'])
     assert_refused(resumed, evil, marker)
-    assert "attribute '__self__'" in resumed.stdout
+    assert "attribute '__self__'" in resumed.message
     evil2 = crafted.save(crafted.with_message_hub_entry(
         base, 'log_scalars', 'evil', crafted.code_running_buffer(marker)),
         tmp_path / 'evil2.pth')
-    tested = run_command([python, 'tools/test.py', TINY_CONFIG, evil2,
-                          '--work-dir', tmp_path / 't', '--cfg-options',
-                          *opts])
+    tested = run_test([TINY_CONFIG, evil2, '--work-dir', tmp_path / 't',
+                       '--cfg-options', *opts])
     assert_refused(tested, evil2, marker)
 
 
-def test_legacy_meta_config_is_not_executed(tmp_path, tiny_root, tiny_run,
-                                            python):
+def test_legacy_meta_config_is_not_executed(tmp_path, tiny_root, tiny_run):
     """mmengine's resume runs ``meta['config']`` through
     ``Config.fromstring`` (Python code); it is dropped unread."""
     marker = tmp_path / 'ran'
@@ -80,9 +78,9 @@ def test_legacy_meta_config_is_not_executed(tmp_path, tiny_root, tiny_run,
     checkpoint['meta']['config'] = (
         f"import pathlib\npathlib.Path({str(marker)!r}).touch()\n")
     path = crafted.save(checkpoint, tmp_path / 'legacy.pth')
-    proc = check_command([python, 'tools/train.py', TINY_CONFIG,
-                          '--work-dir', tmp_path / 'w', '--resume', path,
-                          '--cfg-options', *tiny_data_options(tiny_root),
-                          'train_cfg.max_epochs=1'])
-    assert 'resumed epoch: 1' in proc.stdout
+    run = run_train([TINY_CONFIG, '--work-dir', tmp_path / 'w', '--resume',
+                     path, '--cfg-options', *tiny_data_options(tiny_root),
+                     'train_cfg.max_epochs=1'])
+    assert run.exit_code == 0, run
+    assert 'resumed epoch: 1' in run.output
     assert not marker.exists()

@@ -2,48 +2,49 @@
 """``tools/test.py`` does not print a metric for a checkpoint it cannot
 trust: non-finite weights, entries that cannot be copied into the model,
 empty / truncated files, directories, malformed ``meta.class_counts``. Here
-the cases that start a process or compile; the in-process ones are in
-tests/unit/reliability/test_garbage_checkpoints.py."""
+the cases that run the tool (in this process, ``main(argv)``, and once as
+a process, for what the terminal shows) or need a trained checkpoint; the
+others are in tests/unit/reliability/test_garbage_checkpoints.py."""
 import pytest
 
 from tests.helpers.checkpoint_edits import edited
 from tests.helpers.commands import run_command
+from tests.helpers.inprocess_tools import run_test
 from tests.helpers.tiny_runs import TINY_CONFIG, tiny_data_options
 
 
-def run_test_tool(python, checkpoint, work, root):
-    return run_command([python, 'tools/test.py', TINY_CONFIG, checkpoint,
-                        '--work-dir', work, '--cfg-options',
-                        *tiny_data_options(root)])
+def run_test_tool(checkpoint, work, root):
+    return run_test([TINY_CONFIG, checkpoint, '--work-dir', work,
+                     '--cfg-options', *tiny_data_options(root)])
 
 
-def test_test_tool_refuses_non_finite_weights(tmp_path, tiny_root, tiny_run,
-                                              python):
+def test_test_tool_refuses_non_finite_weights(tmp_path, tiny_root,
+                                              tiny_run):
     def all_nan(checkpoint):
         for value in checkpoint['state_dict'].values():
             if value.is_floating_point():
                 value.fill_(float('nan'))
 
     path = edited(tiny_run, tmp_path, all_nan)
-    proc = run_test_tool(python, path, tmp_path / 'w', tiny_root)
-    assert proc.returncode != 0
-    assert f'checkpoint {path}: ' in proc.stdout
-    assert 'tensor(s) hold nan/inf (backbone.conv1.weight' in proc.stdout
-    assert 'Epoch(test)' not in proc.stdout and 'accuracy/top1: ' not in \
-        proc.stdout
+    run = run_test_tool(path, tmp_path / 'w', tiny_root)
+    assert run.exit_code != 0, run
+    assert f'checkpoint {path}: ' in run.message, run
+    assert 'tensor(s) hold nan/inf (backbone.conv1.weight' in run.message
+    assert 'Epoch(test)' not in run.output and 'accuracy/top1: ' not in \
+        run.output
 
 
 def test_test_tool_refuses_entry_that_cannot_be_copied(tmp_path, tiny_root,
-                                                       tiny_run, python):
+                                                       tiny_run):
     def list_bias(checkpoint):
         checkpoint['state_dict']['head.fc.bias'] = [0.0] * 4
 
     path = edited(tiny_run, tmp_path, list_bias)
-    proc = run_test_tool(python, path, tmp_path / 'w', tiny_root)
-    assert proc.returncode != 0
-    assert f'checkpoint {path} does not fit the model' in proc.stdout
-    assert 'not a tensor (1):\n    head.fc.bias: a list' in proc.stdout
-    assert 'accuracy/top1: ' not in proc.stdout
+    run = run_test_tool(path, tmp_path / 'w', tiny_root)
+    assert run.exit_code != 0, run
+    assert f'checkpoint {path} does not fit the model' in run.message, run
+    assert 'not a tensor (1):\n    head.fc.bias: a list' in run.message
+    assert 'accuracy/top1: ' not in run.output
 
 
 @pytest.mark.parametrize('kind, message', [
@@ -69,20 +70,29 @@ def test_unreadable_checkpoint_files_are_named(tmp_path, tiny_run, kind,
 
 
 def test_test_tool_names_a_directory(tmp_path, tiny_root, python):
-    proc = run_test_tool(python, tmp_path, tmp_path / 'w', tiny_root)
-    assert proc.returncode != 0
-    assert (f'CheckpointError: checkpoint {tmp_path} is a directory, not a '
-            'checkpoint file') in proc.stdout
+    """As a process (the one refusal of tools/test.py that is): exit status
+    1, one traceback (no chain of them) and the message as the last line
+    the terminal shows."""
+    proc = run_command([python, 'tools/test.py', TINY_CONFIG, tmp_path,
+                        '--work-dir', tmp_path / 'w', '--cfg-options',
+                        *tiny_data_options(tiny_root)])
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    message = (f'CheckpointError: checkpoint {tmp_path} is a directory, not '
+               'a checkpoint file')
+    assert message in proc.stdout.rstrip().splitlines()[-1], \
+        proc.stdout[-3000:]
+    assert proc.stdout.count('Traceback (most recent call last)') == 1
+    assert 'During handling of the above exception' not in proc.stdout
+    assert 'accuracy/top1: ' not in proc.stdout
 
 
-def test_test_tool_names_bad_class_counts(tmp_path, tiny_root, tiny_run,
-                                          python):
+def test_test_tool_names_bad_class_counts(tmp_path, tiny_root, tiny_run):
     def zeros(checkpoint):
         checkpoint['meta']['class_counts'] = [0, 0, 0, 0]
 
     path = edited(tiny_run, tmp_path, zeros)
-    proc = run_test_tool(python, path, tmp_path / 'w', tiny_root)
-    assert proc.returncode != 0
+    run = run_test_tool(path, tmp_path / 'w', tiny_root)
+    assert run.raised(ValueError), run
     assert f'ValueError: {path}: meta.class_counts is all zeros' in \
-        proc.stdout
-    assert 'accuracy/top1: ' not in proc.stdout
+        run.message
+    assert 'accuracy/top1: ' not in run.output

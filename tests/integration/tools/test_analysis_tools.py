@@ -8,17 +8,17 @@ synthetic ones with known structure (passed in-process), and those of tiny
 random-weight checkpoints (a SHIKE ResNet-20 with 3 experts and an
 mmpretrain ResNet + LinearClsHead) on generated Fashion-MNIST-format data,
 recomputed here expert by expert from the state dict's classifiers.
-Here the cases that start a process or compile; the in-process ones are in
-tests/unit/tools/test_analysis_tools.py."""
+Here the tools on checkpoints (in this process, ``main(argv)``); on logits
+passed in, in tests/unit/tools/test_analysis_tools.py."""
 
 import pytest
 
 from tests.helpers.analysis_models import (TINY_COUNTS, as_float, parse_table,
                                            ref_per_class, reference_logits,
                                            tiny_checkpoints)
-from tests.helpers.commands import REPO_ROOT, check_command, run_command
+from tests.helpers.inprocess_tools import run_tool
 
-TOOLS = REPO_ROOT / 'tools' / 'analysis_tools'
+TOOLS = 'tools/analysis_tools'
 
 
 @pytest.fixture(scope='module')
@@ -27,16 +27,19 @@ def tiny(tmp_path_factory):
     return tiny_checkpoints(tmp_path_factory.mktemp('analysis'))
 
 
-def test_per_class_command_on_checkpoints(tiny, tmp_path, python):
+def test_per_class_command_on_checkpoints(tiny, tmp_path):
+    import matplotlib.pyplot as plt
     cfg, ckpt = tiny['shike']
     base_cfg, base_ckpt = tiny['baseline']
     out = tmp_path / 'pc.png'
-    proc = check_command([
-        python, TOOLS / 'per_class_accuracy.py', cfg, ckpt, '--per-expert',
-        '--compare', base_ckpt, '--compare-config', base_cfg, '--names',
-        'SHIKE', 'base', '--device', 'cpu', '--out', out])
+    run = run_tool(f'{TOOLS}/per_class_accuracy.py', [
+        cfg, ckpt, '--per-expert', '--compare', base_ckpt,
+        '--compare-config', base_cfg, '--names', 'SHIKE', 'base', '--device',
+        'cpu', '--out', out])
+    assert run.exit_code == 0, run
+    plt.close(run.returned[0])
     assert out.stat().st_size > 1000
-    rows = parse_table(proc.stdout, 'Per-class top-1 accuracy')
+    rows = parse_table(run.output, 'Per-class top-1 accuracy')
     assert rows[0][3:] == ['SHIKE expert 1', 'SHIKE expert 2',
                            'SHIKE expert 3', 'SHIKE best expert', 'SHIKE',
                            'base']
@@ -52,7 +55,8 @@ def test_per_class_command_on_checkpoints(tiny, tmp_path, python):
         for s, ref in enumerate(refs):
             assert as_float(r[3 + s]) == pytest.approx(ref[c], abs=0.005)
 
-    bad = run_command([python, TOOLS / 'expert_preference.py', base_cfg,
-                       base_ckpt, '--out', tmp_path / 'ep.png'])
-    assert bad.returncode != 0
-    assert 'LinearClsHead' in bad.stdout
+    bad = run_tool(f'{TOOLS}/expert_preference.py',
+                   [base_cfg, base_ckpt, '--out', tmp_path / 'ep.png'])
+    assert bad.exit_code != 0, bad
+    assert 'LinearClsHead' in bad.message, bad
+    assert not (tmp_path / 'ep.png').exists()

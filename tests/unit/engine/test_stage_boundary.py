@@ -5,9 +5,8 @@ resume, weights of a finished run); the switch itself (freezing,
 re-initialisation, head mode, sampler, batch size); schedulers that refer
 to stages; rescale_schedule keeping every epoch value together.
 In-process on a stand-in runner: these are properties of the hook, no
-subprocess adds anything. tools/train.py is exercised once, for the error
-a user sees. The cases that start a process or compile are in
-tests/integration/engine/test_stage_boundary.py."""
+subprocess adds anything. tools/train.py is exercised once (in this
+process, ``main(argv)``), for the error a user sees."""
 
 import numpy as np
 import pytest
@@ -21,6 +20,7 @@ from shike_mm.engine.stages import (StageRecipe, boundary_map,
                                     freeze_for_stage, rescale_schedule,
                                     resolve_param_schedulers,
                                     resolve_stage_schedule, stage_at)
+from tests.helpers.inprocess_tools import run_train
 from tests.helpers.stage_fakes import (CIFAR, QUICK, TinyModel, fake_runner,
                                        hook_of)
 
@@ -298,3 +298,17 @@ def test_rescale_schedule_moves_every_epoch_value_together():
     runner.cfg, runner.max_epochs = scaled, 60
     StageSwitchHook(**{k: v for k, v in scaled.custom_hooks[0].items()
                        if k != 'type'}).check_schedule(runner)
+
+
+def test_train_py_stops_before_training_with_a_stage_past_the_end(
+        tmp_path):
+    run = run_train([
+        QUICK, '--work-dir', tmp_path, '--cfg-options',
+        'custom_hooks.0.stages.0.begin=20',
+        'train_dataloader.dataset.max_per_class=200',
+        'train_dataloader.num_workers=0'])
+    assert run.exit_code != 0, run
+    assert "StageSwitchHook stage 'retrain' (begin=20): the stage begins " \
+        'at or past the end of training (train_cfg.max_epochs=20)' \
+        in run.message, run
+    assert not list(tmp_path.glob('*.pth'))

@@ -1,15 +1,30 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """tools/analysis_tools/print_lt_results.py (the quickstart's last lines):
 the last and the best checkpoint and the log are shown the same way,
-relative to the current directory when under it, absolute otherwise."""
+relative to the current directory when under it, absolute otherwise. The
+tool runs in this process (``main(argv)``) from the directory a user would
+start it in."""
 import json
 import re
 
 import pytest
 
-from tests.helpers.commands import REPO_ROOT, check_command, run_command
+from tests.helpers.inprocess_tools import run_tool
 
-TOOL = REPO_ROOT / 'tools' / 'analysis_tools' / 'print_lt_results.py'
+TOOL = 'tools/analysis_tools/print_lt_results.py'
+
+
+def run_in(cwd, monkeypatch, *argv):
+    """The tool's run, started in the directory ``cwd``."""
+    with monkeypatch.context() as patch:
+        patch.chdir(cwd)
+        return run_tool(TOOL, argv)
+
+
+def output_in(cwd, monkeypatch, *argv):
+    run = run_in(cwd, monkeypatch, *argv)
+    assert run.exit_code == 0, run
+    return run.output
 
 
 def fake_work_dir(root):
@@ -35,10 +50,10 @@ def shown(stdout, what):
 
 @pytest.mark.parametrize('absolute', [False, True])
 def test_checkpoints_are_shown_relative_to_the_current_dir(
-        tmp_path, python, absolute):
+        tmp_path, monkeypatch, absolute):
     work_dir = fake_work_dir(tmp_path)
     arg = work_dir.resolve() if absolute else 'work_dirs/quickstart'
-    out = check_command([python, TOOL, arg], cwd=tmp_path).stdout
+    out = output_in(tmp_path, monkeypatch, arg)
     assert 'overall top-1   64.50' in out
     assert shown(out, 'last checkpoint') == 'work_dirs/quickstart/epoch_20.pth'
     assert shown(out, 'best checkpoint') == \
@@ -47,18 +62,18 @@ def test_checkpoints_are_shown_relative_to_the_current_dir(
         'work_dirs/quickstart/20260101_000000/20260101_000000.log'
 
 
-def test_checkpoints_outside_the_current_dir_are_absolute(tmp_path, python):
+def test_checkpoints_outside_the_current_dir_are_absolute(tmp_path,
+                                                          monkeypatch):
     work_dir = fake_work_dir(tmp_path / 'elsewhere')
     (tmp_path / 'here').mkdir()
-    out = check_command([python, TOOL, work_dir],
-                        cwd=tmp_path / 'here').stdout
+    out = output_in(tmp_path / 'here', monkeypatch, work_dir)
     base = work_dir.resolve()
     assert shown(out, 'last checkpoint') == str(base / 'epoch_20.pth')
     assert shown(out, 'best checkpoint') == str(
         base / 'best_accuracy_top1_epoch_18.pth')
 
 
-def test_expected_range_is_printed_after_the_result(tmp_path, python):
+def test_expected_range_is_printed_after_the_result(tmp_path, monkeypatch):
     """--expected prints mean ± sample std and [min, max] per metric over
     the seeds of the file; a file whose lists do not match its seeds is an
     error naming the file and the key."""
@@ -71,8 +86,7 @@ def test_expected_range_is_printed_after_the_result(tmp_path, python):
                          'accuracy/few': dict(runs=[30.0, 40.0, 50.0])})
     expected = tmp_path / 'expected.json'
     expected.write_text(json.dumps(spec))
-    out = check_command([python, TOOL, work_dir, '--expected', expected],
-                        cwd=tmp_path).stdout
+    out = output_in(tmp_path, monkeypatch, work_dir, '--expected', expected)
     lines = out.splitlines()
     start = next(i for i, ln in enumerate(lines) if ln.startswith('Expected'))
     assert start > 4  # after the result
@@ -88,8 +102,8 @@ def test_expected_range_is_printed_after_the_result(tmp_path, python):
 
     spec['metrics']['accuracy/few']['runs'] = [30.0]
     expected.write_text(json.dumps(spec))
-    bad = run_command([python, TOOL, work_dir, '--expected', expected],
-                      cwd=tmp_path)
-    assert bad.returncode != 0
-    assert 'accuracy/few has 1 values for 3 seeds' in bad.stdout
-    assert str(expected) in bad.stdout
+    bad = run_in(tmp_path, monkeypatch, work_dir, '--expected', expected)
+    assert bad.exit_code != 0, bad
+    assert 'accuracy/few has 1 values for 3 seeds' in bad.message, bad
+    assert str(expected) in bad.message
+    assert 'Result after epoch' not in bad.output

@@ -1,9 +1,10 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """tools/analysis_tools/collect_rules.py: mean ± sample std over the seeds
-of each config's rules.md tables, by hand."""
-from tests.helpers.commands import REPO_ROOT, check_command, run_command
+of each config's rules.md tables, by hand. The tool runs in this process
+(``main(argv)``)."""
+from tests.helpers.inprocess_tools import run_tool
 
-TOOL = REPO_ROOT / 'tools' / 'analysis_tools' / 'collect_rules.py'
+TOOL = 'tools/analysis_tools/collect_rules.py'
 TABLE = '''ckpt: 10 test images
 | rule | top-1 | fwd-LT 50 | uniform | bwd-LT 50 | ECE | NLL |
 | ---- | ----: | --------: | ------: | --------: | --: | --: |
@@ -12,14 +13,16 @@ TABLE = '''ckpt: 10 test images
 '''
 
 
-def test_mean_and_std_over_seeds(tmp_path, python):
+def test_mean_and_std_over_seeds(tmp_path):
     for seed, (acc, ece) in enumerate([(50.0, 10.0), (54.0, 14.0)]):
         run = tmp_path / 'ce_cfg' / f'seed{seed}-abc'
         run.mkdir(parents=True)
         (run / 'rules.md').write_text(TABLE.format(a=acc, e=ece))
     (tmp_path / 'ce_cfg' / 'seed2-abc').mkdir()  # unfinished: no rules.md
-    out = check_command([python, TOOL, tmp_path, '--rules', 'as trained',
-                         'LA tau=1', '--out', tmp_path / 't.md']).stdout
+    run = run_tool(TOOL, [tmp_path, '--rules', 'as trained', 'LA tau=1',
+                          '--out', tmp_path / 't.md'])
+    assert run.exit_code == 0, run
+    out = run.output
     rows = [line for line in out.splitlines() if line.startswith('| ce')]
     assert rows[0] == ('| ce_cfg | as trained | 2 | 52.00 ± 2.83 | '
                        '80.00 ± 0.00 | 52.00 ± 2.83 | 40.00 ± 0.00 | '
@@ -28,8 +31,8 @@ def test_mean_and_std_over_seeds(tmp_path, python):
     assert (tmp_path / 't.md').read_text() == out
 
 
-def test_nothing_to_collect_is_an_error(tmp_path, python):
+def test_nothing_to_collect_is_an_error(tmp_path):
     (tmp_path / 'cfg' / 'seed0-x').mkdir(parents=True)
-    proc = run_command([python, TOOL, tmp_path])
-    assert proc.returncode != 0
-    assert 'no */*/rules.md' in proc.stdout
+    run = run_tool(TOOL, [tmp_path])
+    assert run.exit_code != 0, run
+    assert 'no */*/rules.md' in run.message, run
