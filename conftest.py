@@ -32,6 +32,18 @@ TIERS = ('unit', 'integration', 'e2e')
 ROOT = Path(__file__).resolve().parent
 
 
+def pytest_ignore_collect(collection_path, config):
+    """Only files under a ``tests`` folder are test modules: tools and
+    library modules named ``test_*.py`` (projects/sade's
+    ``tools/test_time_aggregate.py``, ``sade/test_time_objective.py``) are
+    not collected when a folder above them is given to pytest."""
+    path = Path(collection_path).resolve()
+    if path.suffix == '.py' and path.is_relative_to(ROOT) and \
+            'tests' not in path.relative_to(ROOT).parts:
+        return True
+    return None
+
+
 def tier_of(path: Path) -> str:
     """The tier folder a test file lives in (the first of :data:`TIERS`
     among its folders below the repository root).
