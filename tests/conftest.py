@@ -17,6 +17,15 @@ from tests.helpers.tiny_image_folder import write_image_folder
 from tests.helpers.tiny_runs import TINY_CONFIG, tiny_data_options
 
 
+def pytest_configure(config):
+    """Tests compile with Inductor in this process and in the tools they
+    start: its cache folder is the running instruction set's, so a suite
+    run with the ISA capped never reuses kernels cached without the cap
+    (shike_mm/utils/inductor_cache.py)."""
+    from shike_mm.utils.inductor_cache import key_inductor_cache_by_isa
+    key_inductor_cache_by_isa()
+
+
 @pytest.fixture(autouse=True)
 def _single_thread():
     """Run every in-process test with one intra-op thread.

@@ -25,6 +25,8 @@ import torch
 from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.optim import OptimWrapper
 
+from shike_mm.utils.inductor_cache import key_inductor_cache_by_isa
+
 
 def compile_train_step(model, compile_cfg: Union[bool, dict, None]) -> bool:
     """Replace ``model.train_step`` by one whose loss forward is compiled.
@@ -46,6 +48,7 @@ def compile_train_step(model, compile_cfg: Union[bool, dict, None]) -> bool:
             type(model).train_step is not BaseModel.train_step:
         return False
     kwargs = {} if compile_cfg is True else dict(compile_cfg)
+    key_inductor_cache_by_isa()
 
     def loss_forward(data):
         return model._run_forward(data, mode='loss')

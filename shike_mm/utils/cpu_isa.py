@@ -38,6 +38,9 @@ import subprocess
 import sys
 from typing import Dict, Mapping, Optional
 
+from .inductor_cache import (CACHE_DIR_VAR, is_isa_cache_dir,
+                              key_inductor_cache_by_isa)
+
 #: ``--isa`` choices: ``native`` leaves every library to its own choice
 ISA_CHOICES = ('native', 'avx2')
 
@@ -82,7 +85,9 @@ def isa_env(isa: str,
         :data:`ISA_ENV` for ``isa`` set (overriding values already there)
         and :data:`MARKER` set to ``isa``. For ``'native'`` the variables
         of every capped ISA are removed instead, so that each library
-        chooses on its own.
+        chooses on its own. Inductor's cache folder is the capped ISA's
+        own (:mod:`shike_mm.utils.inductor_cache`), unless ``environ``
+        names a folder of the user's.
     """
     _check_isa(isa)
     env = dict(os.environ if environ is None else environ)
@@ -90,8 +95,11 @@ def isa_env(isa: str,
         for table in ISA_ENV.values():
             for name in table:
                 env.pop(name, None)
+        if is_isa_cache_dir(env.get(CACHE_DIR_VAR) or ''):
+            env.pop(CACHE_DIR_VAR)  # the process keys its own
     else:
         env.update(ISA_ENV[isa])
+        key_inductor_cache_by_isa(env, ATEN_CAPABILITY[isa])
     env[MARKER] = isa
     return env
 

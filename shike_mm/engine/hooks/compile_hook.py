@@ -24,6 +24,7 @@ from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 
 from shike_mm.utils.compile_support import compile_fallback_warning
+from shike_mm.utils.inductor_cache import key_inductor_cache_by_isa
 from ..compile_step import compile_train_step
 
 
@@ -58,6 +59,7 @@ class CompileHook(Hook):
                                'first iterations will be slow.')
             return
         kwargs = {} if compile_cfg is True else dict(compile_cfg)
+        key_inductor_cache_by_isa()
         runner.model.train_step = torch.compile(runner.model.train_step,
                                                 **kwargs)
         runner.logger.info('Compiled train_step; the first iterations will '

@@ -8,6 +8,7 @@ tests/integration/utils/test_cpu_isa.py."""
 import pytest
 
 from shike_mm.utils import cpu_isa
+from shike_mm.utils.inductor_cache import isa_cache_dir
 
 AVX2_VARS = {
     'ATEN_CPU_CAPABILITY': 'avx2',
@@ -22,7 +23,11 @@ def test_avx2_env_sets_every_library_and_the_marker():
         'PATH': '/bin',
         'ATEN_CPU_CAPABILITY': 'avx512'
     })
-    assert env == {'PATH': '/bin', cpu_isa.MARKER: 'avx2', **AVX2_VARS}
+    assert env == {
+        'PATH': '/bin',
+        cpu_isa.MARKER: 'avx2',
+        **AVX2_VARS, 'TORCHINDUCTOR_CACHE_DIR': isa_cache_dir('AVX2')
+    }
 
 
 def test_native_env_removes_every_cap():
