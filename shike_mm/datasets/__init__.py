@@ -17,7 +17,8 @@ __all__ = [
     'get_class_counts', 'get_sample_labels', 'read_class_counts',
     'long_tail_counts',
     'LongTailDataset', 'LongTailListDataset', 'ImageNetLT', 'INaturalist2018',
-    'PlacesLT', 'FashionMNISTIDX', 'HeldOutDataset', 'OfflineCIFAR10', 'OfflineCIFAR100',
+    'PlacesLT', 'FashionMNISTIDX', 'HeldOutDataset', 'OfflineCIFAR10',
+    'OfflineCIFAR100',
     'ClassAwareSampler', 'CIFAR10AutoAugment', 'CIFAR10_POLICIES',
     'RandomCutout', 'LoadImageFromFileBounded', 'header_image_size'
 ]

@@ -1,16 +1,17 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 import copy
-from typing import List, Union
+from typing import Union
 
 import numpy as np
-from mmengine.dataset import BaseDataset, force_full_init
+from mmengine.dataset import BaseDataset
 from mmpretrain.registry import DATASETS
 
 from .class_counts import get_sample_labels, group_by_class
+from .index_subset import IndexSubset
 
 
 @DATASETS.register_module()
-class HeldOutDataset:
+class HeldOutDataset(IndexSubset):
     """A balanced validation split held out from a training file.
 
     Keeps, for every class, the *last* ``per_class`` images of the wrapped
@@ -55,11 +56,6 @@ class HeldOutDataset:
         self._fully_initialized = False
         self.full_init()
 
-    @property
-    def metainfo(self) -> dict:
-        """dict: Meta information of the wrapped dataset (a copy)."""
-        return copy.deepcopy(self._metainfo)
-
     def full_init(self) -> None:
         """Load the wrapped dataset and choose the held-out samples."""
         if self._fully_initialized:
@@ -87,32 +83,3 @@ class HeldOutDataset:
         self._indices = np.sort(np.concatenate(kept)).astype(np.int64)
         self._labels = labels[self._indices]
         self._fully_initialized = True
-
-    @property
-    @force_full_init
-    def indices(self) -> np.ndarray:
-        """np.ndarray: Indices into the wrapped dataset of the kept samples,
-        shape (N, ), ascending."""
-        return self._indices.copy()
-
-    @force_full_init
-    def get_gt_labels(self) -> np.ndarray:
-        """np.ndarray: Labels of the kept samples, shape (N, )."""
-        return self._labels.copy()
-
-    @force_full_init
-    def get_cat_ids(self, idx: int) -> List[int]:
-        """list[int]: The one label of sample ``idx``."""
-        return [int(self._labels[idx])]
-
-    @force_full_init
-    def get_data_info(self, idx: int) -> dict:
-        """dict: The wrapped dataset's annotation of sample ``idx``."""
-        return self.dataset.get_data_info(int(self._indices[idx]))
-
-    def __getitem__(self, idx: int):
-        return self.dataset[int(self._indices[idx])]
-
-    @force_full_init
-    def __len__(self) -> int:
-        return len(self._indices)

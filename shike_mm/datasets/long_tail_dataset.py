@@ -9,13 +9,14 @@ from mmengine.logging import print_log
 
 from mmpretrain.registry import DATASETS
 from .class_counts import get_sample_labels, group_by_class
+from .index_subset import IndexSubset
 from .long_tail_counts import check_long_tail_args, long_tail_counts
 
 SELECTIONS = ('first', 'random')
 
 
 @DATASETS.register_module()
-class LongTailDataset:
+class LongTailDataset(IndexSubset):
     r"""A wrapper that turns a balanced dataset into its long-tailed version.
 
     Class :math:`c` (original label index, ``0..C-1``) keeps :math:`n_c`
@@ -106,16 +107,6 @@ class LongTailDataset:
         if not lazy_init:
             self.full_init()
 
-    @property
-    def metainfo(self) -> dict:
-        """dict: Meta information of the wrapped dataset (a copy)."""
-        return copy.deepcopy(self._metainfo)
-
-    @property
-    def CLASSES(self):
-        """tuple[str] | None: Class names of the wrapped dataset."""
-        return self._metainfo.get('classes', None)
-
     def full_init(self) -> None:
         """Load the wrapped dataset and choose the long-tailed samples."""
         if self._fully_initialized:
@@ -177,68 +168,6 @@ class LongTailDataset:
     def class_counts(self) -> List[int]:
         """list[int]: Images kept per class, length C, class 0 first."""
         return list(self._class_counts)
-
-    @property
-    @force_full_init
-    def indices(self) -> np.ndarray:
-        """np.ndarray: Indices into the wrapped dataset of the kept samples,
-        shape (N, ), ascending."""
-        return self._indices.copy()
-
-    @force_full_init
-    def get_gt_labels(self) -> np.ndarray:
-        """Labels of the kept samples.
-
-        Returns:
-            np.ndarray: Labels of shape (N, ), in index order.
-        """
-        return self._labels.copy()
-
-    @force_full_init
-    def get_cat_ids(self, idx: int) -> List[int]:
-        """Category of sample ``idx``.
-
-        Args:
-            idx (int): Index into this (long-tailed) dataset.
-
-        Returns:
-            list[int]: The one label of the sample.
-        """
-        return [int(self._labels[idx])]
-
-    @force_full_init
-    def get_data_info(self, idx: int) -> dict:
-        """Annotation of sample ``idx`` (no pipeline applied).
-
-        Args:
-            idx (int): Index into this (long-tailed) dataset.
-
-        Returns:
-            dict: The wrapped dataset's annotation of that sample.
-        """
-        return self.dataset.get_data_info(int(self._indices[idx]))
-
-    def __getitem__(self, idx: int):
-        if not self._fully_initialized:
-            print_log(
-                'Please call `full_init` method manually to accelerate '
-                'the speed.',
-                logger='current',
-                level=logging.WARNING)
-            self.full_init()
-        return self.dataset[int(self._indices[idx])]
-
-    @force_full_init
-    def __len__(self) -> int:
-        return len(self._indices)
-
-    def get_subset_(self, indices):
-        """Not supported: sub-sample the wrapped dataset instead."""
-        raise NotImplementedError(
-            '`LongTailDataset` does not support `get_subset`/`get_subset_`; '
-            'set `indices` on the wrapped dataset instead.')
-
-    get_subset = get_subset_
 
     def __repr__(self) -> str:
         head = 'Dataset ' + self.__class__.__name__

@@ -39,7 +39,7 @@ import sys
 from typing import Dict, Mapping, Optional
 
 from .inductor_cache import (CACHE_DIR_VAR, is_isa_cache_dir,
-                              key_inductor_cache_by_isa)
+                             key_inductor_cache_by_isa)
 
 #: ``--isa`` choices: ``native`` leaves every library to its own choice
 ISA_CHOICES = ('native', 'avx2')
