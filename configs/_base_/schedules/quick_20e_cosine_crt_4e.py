@@ -2,9 +2,9 @@
 # all like every quickstart config, split at epoch 16 like the SHIKE
 # quickstart:
 #   stage 1 (epochs 0-15): instance-balanced training, warm-up from lr / 3
-#       over epochs 0-2, cosine 0.15 * (1 + cos(pi * (e - 2) / 14)) / 2;
+#       over epochs 0-2, cosine 0.05 * (1 + cos(pi * (e - 2) / 14)) / 2;
 #   stage 2 (epochs 16-19): re-initialised classifier trained alone on
-#       class-balanced batches; the LR restarts at 0.075 (half the base, as
+#       class-balanced batches; the LR restarts at 0.025 (half the base, as
 #       the CIFAR cRT schedule) and follows a cosine over the 4 epochs.
 _base_ = ['./quick_20e_cosine.py']
 

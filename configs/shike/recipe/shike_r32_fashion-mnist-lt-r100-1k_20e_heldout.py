@@ -6,7 +6,7 @@
 # (a clipping threshold no step reaches: the update is unchanged). For
 # choosing the Fashion-MNIST-LT learning rate without the test set, e.g.
 #   python tools/train.py configs/shike/recipe/<this file> \
-#       --cfg-options optim_wrapper.optimizer.lr=0.05 randomness.seed=1
+#       --cfg-options optim_wrapper.optimizer.lr=0.15 randomness.seed=1
 _base_ = ['../shike_r32_fashion-mnist-lt-r100-1k_20e.py']
 
 val_dataloader = dict(

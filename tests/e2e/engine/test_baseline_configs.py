@@ -222,21 +222,21 @@ def test_quickstart_schedules_share_one_shape():
             f'configs/baselines/{method}_r32_fashion-mnist-lt-r100-1k_20e.py'))
         assert cfg.train_cfg.max_epochs == 20
         assert cfg.train_dataloader.dataset.max_per_class == 1000
-        assert cfg.optim_wrapper.optimizer.lr == 0.15
+        assert cfg.optim_wrapper.optimizer.lr == 0.05
         lrs[method] = _epoch_lrs(cfg, 20)
     for epoch in range(20):
-        expected = 0.05 * (epoch + 1) if epoch < 3 else \
-            0.15 * (1 + math.cos(math.pi * (epoch - 2) / 18)) / 2
+        expected = 0.05 / 3 * (epoch + 1) if epoch < 3 else \
+            0.05 * (1 + math.cos(math.pi * (epoch - 2) / 18)) / 2
         for method in METHODS:
             if method != 'crt':
                 assert lrs[method][epoch] == pytest.approx(expected), method
     crt = lrs['crt']
     for epoch in range(3, 16):
         assert crt[epoch] == pytest.approx(
-            0.15 * (1 + math.cos(math.pi * (epoch - 2) / 14)) / 2)
-    assert crt[16] == pytest.approx(0.075)
+            0.05 * (1 + math.cos(math.pi * (epoch - 2) / 14)) / 2)
+    assert crt[16] == pytest.approx(0.025)
     assert crt[19] == pytest.approx(
-        0.075 * (1 + math.cos(math.pi * 3 / 4)) / 2)
+        0.025 * (1 + math.cos(math.pi * 3 / 4)) / 2)
 
 
 class _RecordDRW(Hook):

@@ -72,7 +72,7 @@ def test_schedule_without_restart_is_refused():
              end=20, by_epoch=True),
     ]
     with pytest.raises(ValueError, match=r'learning rate at the boundary is '
-                       r'0.00144, below 0.01 x the peak 0.15'):
+                       r'0.00048, below 0.01 x the peak 0.05'):
         hook_of(runner).check_schedule(runner)
     hook_of(runner, min_restart_ratio=0).check_schedule(runner)
 
