@@ -15,8 +15,18 @@ mmcv-lite (the supported mmcv here) has no compiled ops, and mmcv warns
 about the one it cannot import (``MultiScaleDeformableAttention``, which no
 component of shike-mm uses) whenever mmpretrain's models are imported; that
 one warning is filtered, nothing else.
+
+Imported before torch, it also bounds how long OpenMP threads spin at a
+barrier (``GOMP_SPINCOUNT=30000`` unless the user set a wait setting;
+:mod:`shike_mm.utils.omp_env`), so that training slows in proportion when
+other processes share the CPU.
 """
 import warnings
+
+from .utils.omp_env import apply_omp_defaults
+
+# before anything loads torch: libgomp reads its wait setting then
+apply_omp_defaults()
 
 warnings.filterwarnings(
     'ignore',

@@ -74,6 +74,10 @@ import time
 import contextlib
 from contextlib import contextmanager
 
+# shike_mm before torch: importing it registers shike-mm modules and bounds
+# how long OpenMP threads spin (shike_mm/utils/omp_env.py), which libgomp
+# reads when it loads
+import shike_mm  # noqa: F401  # isort: skip
 import torch
 from mmengine.config import DictAction
 from mmengine.logging import MMLogger
@@ -81,7 +85,6 @@ from mmengine.optim import OptimWrapper, build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
-import shike_mm  # noqa: F401  (registers shike-mm modules)
 from shike_mm.datasets import long_tail_counts, read_class_counts
 from shike_mm.engine.compile_step import compile_train_step
 from shike_mm.engine.hooks.class_counts_hook import deliver_class_counts
@@ -96,6 +99,7 @@ from shike_mm.utils.cpu_isa import (ISA_CHOICES, apply_inductor_isa,
                                     check_isa_report, format_isa_report,
                                     isa_env, isa_report, requested_isa)
 from shike_mm.utils.cpu_peak import cpu_peak
+from shike_mm.utils.omp_env import describe_wait
 from shike_mm.utils.restart import restart_with_env
 
 
@@ -388,9 +392,7 @@ def main(argv=None):
           f'amp {"on" if args.amp else "off"}, '
           f'channels_last {cfg.model.backbone.get("channels_last", False)}'
           f', compile {compile_cfg or "off"}')
-    print('openmp: OMP_WAIT_POLICY='
-          f'{os.environ.get("OMP_WAIT_POLICY", "(unset)")}, OMP_NUM_THREADS='
-          f'{os.environ.get("OMP_NUM_THREADS", "(unset)")}')
+    print(f'openmp: {describe_wait()}')
     if device == 'cpu':
         report = isa_report()
         print(format_isa_report(isa, report))

@@ -30,6 +30,10 @@ Examples::
 import argparse
 import copy
 
+# shike_mm before torch: importing it registers shike-mm modules and bounds
+# how long OpenMP threads spin (shike_mm/utils/omp_env.py), which libgomp
+# reads when it loads
+import shike_mm  # noqa: F401  # isort: skip
 import torch
 from mmengine.config import DictAction
 
@@ -38,7 +42,6 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint, set_random_seed
 from mmpretrain.registry import MODELS
 
-import shike_mm  # noqa: F401  (registers shike-mm modules)
 from shike_mm.protocols import StagedHead
 from shike_mm.testing.plain_shike import build_plain, plain_losses
 from shike_mm.testing.train_data import build_train_data, load_config

@@ -61,6 +61,10 @@ import os.path as osp
 import random
 import time
 
+# shike_mm before torch: importing it registers shike-mm datasets and bounds
+# how long OpenMP threads spin (shike_mm/utils/omp_env.py), which libgomp
+# reads when it loads
+import shike_mm  # noqa: F401  # isort: skip
 import numpy as np
 import torch
 from mmengine.config import Config, DictAction
@@ -68,7 +72,6 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, set_random_seed
 
-import shike_mm  # noqa: F401  (registers shike-mm datasets)
 from shike_mm.testing.shike_reference import (build_reference_step,
                                               cpu_cuda_calls, load_reference)
 

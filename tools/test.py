@@ -12,6 +12,9 @@ Examples::
 import argparse
 import os
 
+# shike_mm before torch: importing it bounds how long OpenMP threads
+# spin (shike_mm/utils/omp_env.py), which libgomp reads when it loads
+import shike_mm  # noqa: F401  # isort: skip
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
 

@@ -11,9 +11,11 @@ Examples::
     python tools/train.py CONFIG --epochs 20   # whole schedule, same shape
     tools/dist_train.sh CONFIG 8                         # one process per GPU
 
-On a CPU shared with other busy processes, ``OMP_WAIT_POLICY=PASSIVE``
-keeps OpenMP threads from spinning at barriers (the same results to the
-bit; docs/performance.md, "Training on a shared CPU").
+OpenMP threads spin at most 30,000 turns at a barrier before they sleep
+(``GOMP_SPINCOUNT=30000``, set by ``import shike_mm`` unless a wait
+setting is in the environment), so a run on a CPU shared with other busy
+processes slows about in proportion to its share of the cores; the results
+are the same to the bit (docs/performance.md, "Training on a shared CPU").
 """
 import argparse
 import logging

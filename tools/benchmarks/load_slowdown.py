@@ -9,13 +9,15 @@ loops started here, killed at the end, also on an error or Ctrl-C, and
 each stopping by itself after ``--load-seconds``), and prints the
 slowdown: loaded wall time per iteration / idle wall time per iteration.
 
-Two OpenMP settings are compared, each in a fresh process (libgomp reads
-them when torch loads):
+OpenMP wait settings are compared, each in a fresh process (libgomp
+reads them when torch loads):
 
-- ``spin``: GNU OpenMP's default, threads spin at each barrier (about
-  300,000 turns) before they sleep; what the tools run with;
-- ``passive``: ``OMP_WAIT_POLICY=PASSIVE``, the setting for a shared CPU
-  (``shike_mm/utils/omp_env.py``).
+- ``spin``: GNU OpenMP's own default, threads spin at each barrier for
+  about 300,000 turns before they sleep (``GOMP_SPINCOUNT=300000``);
+- ``passive``: ``OMP_WAIT_POLICY=PASSIVE``, threads sleep at once;
+- ``default``: what shike-mm's tools run with when the user sets nothing,
+  a bounded spin (``shike_mm/utils/omp_env.py``);
+- ``spincount:N``: ``GOMP_SPINCOUNT=N``, any other spin bound.
 
 A fair share of the CPU would give about ``(threads + N) / cores``
 (at least 1), which is printed beside the figures. Run it on an otherwise
@@ -24,7 +26,8 @@ idle machine: other load already counts in the "idle" figure.
 Usage::
 
     python tools/benchmarks/load_slowdown.py [CONFIG] [--competing-load N]
-        [--threads T] [--iters 20] [--warmup 3] [--policies spin passive]
+        [--threads T] [--iters 20] [--warmup 3]
+        [--policies spin passive default spincount:N ...]
 """
 import argparse
 import json
@@ -34,10 +37,24 @@ import sys
 import time
 
 from shike_mm.testing.competing_load import competing_load
-from shike_mm.utils.omp_env import WAIT_SETTINGS, omp_env
+from shike_mm.utils.omp_env import (LIBGOMP_DEFAULT_SPIN, WAIT_SETTINGS,
+                                    omp_env)
 
 QUICKSTART = 'configs/shike/shike_r32_fashion-mnist-lt-r100-1k_20e.py'
-POLICIES = ('spin', 'passive')
+POLICIES = ('spin', 'passive', 'default')
+
+
+def wait_policy(text):
+    """``spin``, ``passive``, ``default`` or ``spincount:N`` (N >= 0),
+    for argparse."""
+    if text in POLICIES:
+        return text
+    name, _, count = text.partition(':')
+    if name == 'spincount' and count.isdigit():
+        return text
+    raise argparse.ArgumentTypeError(
+        f'{text!r}: expected spin, passive, default or spincount:N (N a '
+        'whole number of turns, e.g. spincount:10000)')
 
 
 def parse_args(argv=None):
@@ -68,9 +85,12 @@ def parse_args(argv=None):
                         help='untimed iterations first')
     parser.add_argument('--policies',
                         nargs='+',
-                        choices=POLICIES,
+                        type=wait_policy,
                         default=list(POLICIES),
-                        help='OpenMP wait settings to measure (see above)')
+                        metavar='POLICY',
+                        help='OpenMP wait settings to measure: spin, passive, '
+                        'default or spincount:N (default: spin passive '
+                        'default)')
     parser.add_argument(
         '--load-seconds',
         type=float,
@@ -165,10 +185,14 @@ def measure(args):
 def policy_env(policy):
     """The environment of a measuring process for one wait setting."""
     base = {k: v for k, v in os.environ.items() if k not in WAIT_SETTINGS}
-    if policy == 'passive':
+    if policy == 'default':
         # OMP_NUM_THREADS=1 adds nothing: nothing waits
         return omp_env(base)
-    return base
+    if policy == 'spin':
+        return {**base, **LIBGOMP_DEFAULT_SPIN}
+    if policy == 'passive':
+        return {**base, 'OMP_WAIT_POLICY': 'PASSIVE'}
+    return {**base, 'GOMP_SPINCOUNT': policy.partition(':')[2]}
 
 
 def run_measure(args, policy):
@@ -221,7 +245,7 @@ def main(argv=None):
     for policy in args.policies:
         quiet, busy = per_iteration(idle[policy]), per_iteration(
             loaded[policy])
-        print(f'{policy:8s} idle {quiet * 1000:8.0f} ms/iter, loaded '
+        print(f'{policy:16s} idle {quiet * 1000:8.0f} ms/iter, loaded '
               f'{busy * 1000:8.0f} ms/iter, slowdown {busy / quiet:6.2f}x')
     print(f'fair share: about {fair:.2f}x ({threads} threads and {load} '
           f'busy processes on {cores} cores)')

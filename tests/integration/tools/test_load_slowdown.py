@@ -1,8 +1,8 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """The competing load of tools/benchmarks/load_slowdown.py: busy processes
 that run for the block and are gone after it (also after an exception),
-and that stop by themselves at their time bound; the two OpenMP settings
-the script compares."""
+and that stop by themselves at their time bound; the OpenMP settings the
+script compares."""
 import importlib.util
 import os
 import time
@@ -10,7 +10,7 @@ import time
 import pytest
 
 from shike_mm.testing.competing_load import competing_load
-from shike_mm.utils.omp_env import WAIT_SETTINGS
+from shike_mm.utils.omp_env import OMP_ENV_DEFAULTS
 
 
 def alive(pid):
@@ -72,5 +72,22 @@ def test_the_script_compares_spinning_and_passive_waiting(monkeypatch):
     monkeypatch.setenv('OMP_WAIT_POLICY', 'ACTIVE')
     monkeypatch.setenv('OMP_NUM_THREADS', '2')
     spin = module.policy_env('spin')
-    assert not set(WAIT_SETTINGS) & set(spin)  # GNU OpenMP's own default
-    assert module.policy_env('passive')['OMP_WAIT_POLICY'] == 'PASSIVE'
+    assert spin['GOMP_SPINCOUNT'] == '300000'  # GNU OpenMP's own default
+    assert not {'OMP_WAIT_POLICY', 'KMP_BLOCKTIME'} & set(spin)
+    passive = module.policy_env('passive')
+    assert passive['OMP_WAIT_POLICY'] == 'PASSIVE'
+    assert not {'GOMP_SPINCOUNT', 'KMP_BLOCKTIME'} & set(passive)
+    # what the tools run with, the user's ACTIVE dropped for the comparison
+    default = module.policy_env('default')
+    assert default['GOMP_SPINCOUNT'] == OMP_ENV_DEFAULTS['GOMP_SPINCOUNT']
+    assert 'OMP_WAIT_POLICY' not in default
+    bounded = module.policy_env('spincount:10000')
+    assert bounded['GOMP_SPINCOUNT'] == '10000'
+    assert not {'OMP_WAIT_POLICY', 'KMP_BLOCKTIME'} & set(bounded)
+    assert module.parse_args([]).policies == ['spin', 'passive', 'default']
+    assert module.parse_args(
+        ['--policies', 'spin', 'spincount:0']).policies == [
+            'spin', 'spincount:0']
+    for bad in ('spincount', 'spincount:-1', 'spincount:x', 'sleep'):
+        with pytest.raises(SystemExit):
+            module.parse_args(['--policies', bad])

@@ -13,11 +13,10 @@ import pytest
 
 _RESTART = '''
 import os, sys
-from shike_mm.utils.omp_env import omp_env
 from shike_mm.utils.restart import restart_with_env
-print('start', os.environ.get('OMP_WAIT_POLICY'), sys.argv[1:], flush=True)
-restart_with_env(omp_env(), drop_option='--drop')
-print('carry on', os.environ.get('OMP_WAIT_POLICY'), sys.argv[1:])
+print('start', os.environ.get('PROBE'), sys.argv[1:], flush=True)
+restart_with_env({**os.environ, 'PROBE': 'set'}, drop_option='--drop')
+print('carry on', os.environ.get('PROBE'), sys.argv[1:])
 '''
 
 
@@ -27,8 +26,7 @@ def _run(env, tmp_path):
     base = {
         k: v
         for k, v in __import__('os').environ.items()
-        if k not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'KMP_BLOCKTIME',
-                     'OMP_NUM_THREADS')
+        if k != 'PROBE'
     }
     proc = subprocess.run(
         [sys.executable, str(script), 'a', '--drop', 'x', 'b'],
@@ -43,18 +41,18 @@ def _run(env, tmp_path):
     return proc.stdout.splitlines()
 
 
-def test_restart_sets_the_default_once(tmp_path):
+def test_restart_sets_the_environment_once(tmp_path):
     assert _run({}, tmp_path) == [
         "start None ['a', '--drop', 'x', 'b']",
-        "start PASSIVE ['a', 'b']",
-        "carry on PASSIVE ['a', 'b']",
+        "start set ['a', 'b']",
+        "carry on set ['a', 'b']",
     ]
 
 
 def test_no_restart_when_the_env_is_in_place(tmp_path):
-    assert _run({'OMP_WAIT_POLICY': 'ACTIVE'}, tmp_path) == [
-        "start ACTIVE ['a', '--drop', 'x', 'b']",
-        "carry on ACTIVE ['a', '--drop', 'x', 'b']",
+    assert _run({'PROBE': 'set'}, tmp_path) == [
+        "start set ['a', '--drop', 'x', 'b']",
+        "carry on set ['a', '--drop', 'x', 'b']",
     ]
 
 
@@ -100,11 +98,17 @@ for _ in range(4):
 '''
 
 
-@pytest.mark.parametrize('policy', ['PASSIVE', 'ACTIVE'])
-def test_wait_policy_leaves_losses_bit_identical(policy):
+@pytest.mark.parametrize('setting', [{
+    'OMP_WAIT_POLICY': 'PASSIVE'
+}, {
+    'OMP_WAIT_POLICY': 'ACTIVE'
+}, {
+    'GOMP_SPINCOUNT': '30000'
+}])
+def test_wait_setting_leaves_losses_bit_identical(setting):
     """Two threads, convolutions, batch norm, SGD with momentum: the
-    per-step losses with OMP_WAIT_POLICY set equal those with libgomp's
-    default to the last bit."""
+    per-step losses with a wait setting (shike-mm's bounded spin among
+    them) equal those with libgomp's default to the last bit."""
     import os
     base = {
         k: v
@@ -124,4 +128,45 @@ def test_wait_policy_leaves_losses_bit_identical(policy):
 
     default = losses(base)
     assert len(default) == 4 and len(set(default)) == 4
-    assert losses({**base, 'OMP_WAIT_POLICY': policy}) == default
+    assert losses({**base, **setting}) == default
+
+
+_PROBE = '''
+import os, sys
+seen = []
+sys.addaudithook(lambda event, args: event == 'import' and args[0] in (
+    'torch', 'shike_mm') and args[0] not in seen and seen.append(args[0]))
+import runpy
+sys.argv = [sys.argv[1], '--help']
+try:
+    runpy.run_path(sys.argv[0], run_name='__main__')
+except SystemExit:
+    pass
+print('ORDER', *seen)
+print('GOMP_SPINCOUNT', os.environ.get('GOMP_SPINCOUNT'))
+'''
+
+
+@pytest.mark.parametrize('tool', [
+    'tools/train.py', 'tools/test.py', 'tools/compare.py',
+    'tools/benchmark.py', 'tools/reference_train.py'
+])
+def test_training_tools_set_the_wait_before_torch_loads(tool):
+    """Each tool that trains or times training imports shike_mm before
+    torch, so the bounded spin reaches libgomp when it loads."""
+    import os
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'KMP_BLOCKTIME',
+                     'OMP_NUM_THREADS')
+    }
+    proc = subprocess.run([sys.executable, '-c', _PROBE, tool],
+                          env=base,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [line for line in proc.stdout.splitlines()
+             if line.startswith(('ORDER', 'GOMP_SPINCOUNT'))]
+    assert lines == ['ORDER shike_mm torch', 'GOMP_SPINCOUNT 30000']

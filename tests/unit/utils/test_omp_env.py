@@ -5,22 +5,45 @@ under a new environment only when it differs; and the default's effect is
 on waiting only: training losses stay bit-identical. The cases that start a
 process or compile are in tests/integration/utils/test_omp_env.py."""
 
+import os
+
 import pytest
 
-from shike_mm.utils.omp_env import OMP_ENV_DEFAULTS, omp_env
+from shike_mm.utils.omp_env import (OMP_ENV_DEFAULTS, apply_omp_defaults,
+                                    describe_wait, omp_env)
 from shike_mm.utils.restart import restart_with_env, strip_option
 
 
-def test_default_is_passive_waiting():
-    assert OMP_ENV_DEFAULTS == {'OMP_WAIT_POLICY': 'PASSIVE'}
+def test_default_is_a_bounded_spin():
+    assert OMP_ENV_DEFAULTS == {'GOMP_SPINCOUNT': '30000'}
     assert omp_env({'PATH': '/bin'}) == {
         'PATH': '/bin',
-        'OMP_WAIT_POLICY': 'PASSIVE'
+        'GOMP_SPINCOUNT': '30000'
     }
     assert omp_env({'OMP_NUM_THREADS': '2'}) == {
         'OMP_NUM_THREADS': '2',
-        'OMP_WAIT_POLICY': 'PASSIVE'
+        'GOMP_SPINCOUNT': '30000'
     }
+
+
+def test_applied_only_before_torch_loads():
+    env = {'PATH': '/bin'}
+    assert apply_omp_defaults(env, modules={'os': os}) == OMP_ENV_DEFAULTS
+    assert env == {'PATH': '/bin', 'GOMP_SPINCOUNT': '30000'}
+    # libgomp has read its setting already: nothing to gain, nothing set
+    env = {'PATH': '/bin'}
+    assert apply_omp_defaults(env, modules={'torch': object()}) == {}
+    assert env == {'PATH': '/bin'}
+    # the user's choice stands
+    env = {'OMP_WAIT_POLICY': 'PASSIVE'}
+    assert apply_omp_defaults(env, modules={}) == {}
+    assert env == {'OMP_WAIT_POLICY': 'PASSIVE'}
+
+
+def test_describe_wait():
+    assert describe_wait({'GOMP_SPINCOUNT': '30000'}) == (
+        'GOMP_SPINCOUNT=30000, OMP_WAIT_POLICY=(unset), '
+        'OMP_NUM_THREADS=(unset)')
 
 
 @pytest.mark.parametrize(
