@@ -5,10 +5,23 @@ under a new environment only when it differs; and the default's effect is
 on waiting only: training losses stay bit-identical. Here the cases that
 start a process or compile; the in-process ones are in
 tests/unit/utils/test_omp_env.py."""
+import os
 import subprocess
 import sys
 
 import pytest
+
+from shike_mm.utils.omp_env import WAIT_SETTINGS
+
+
+def _without_wait_settings():
+    """This environment without any OpenMP wait setting or thread count,
+    as a user who set none starts a command."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k not in WAIT_SETTINGS + ('OMP_NUM_THREADS', )
+    }
 
 
 _RESTART = '''
@@ -25,7 +38,7 @@ def _run(env, tmp_path):
     script.write_text(_RESTART)
     base = {
         k: v
-        for k, v in __import__('os').environ.items()
+        for k, v in os.environ.items()
         if k != 'PROBE'
     }
     proc = subprocess.run(
@@ -109,13 +122,7 @@ def test_wait_setting_leaves_losses_bit_identical(setting):
     """Two threads, convolutions, batch norm, SGD with momentum: the
     per-step losses with a wait setting (shike-mm's bounded spin among
     them) equal those with libgomp's default to the last bit."""
-    import os
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'KMP_BLOCKTIME',
-                     'OMP_NUM_THREADS')
-    }
+    base = _without_wait_settings()
 
     def losses(env):
         proc = subprocess.run([sys.executable, '-c', _LOSSES],
@@ -154,13 +161,7 @@ print('GOMP_SPINCOUNT', os.environ.get('GOMP_SPINCOUNT'))
 def test_training_tools_set_the_wait_before_torch_loads(tool):
     """Each tool that trains or times training imports shike_mm before
     torch, so the bounded spin reaches libgomp when it loads."""
-    import os
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'KMP_BLOCKTIME',
-                     'OMP_NUM_THREADS')
-    }
+    base = _without_wait_settings()
     proc = subprocess.run([sys.executable, '-c', _PROBE, tool],
                           env=base,
                           capture_output=True,
