@@ -18,7 +18,7 @@ backend (the tools do both, through :mod:`shike_mm.analysis.cli`).
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -151,8 +151,12 @@ def run_class_counts(cfg: Config, checkpoint: str,
 
 
 @torch.no_grad()
-def collect_logits(model, dataloader, per_expert: bool = False,
-                   device: str = 'cpu'):
+def collect_logits(model,
+                   dataloader,
+                   per_expert: bool = False,
+                   device: str = 'cpu',
+                   before_batch: Optional[Callable[[torch.Tensor],
+                                                   None]] = None):
     """Run ``model`` over ``dataloader``.
 
     Args:
@@ -162,6 +166,9 @@ def collect_logits(model, dataloader, per_expert: bool = False,
         per_expert (bool): Also return every expert's logits; needs a
             multi-expert head.
         device (str): Where ``model`` is.
+        before_batch (callable, optional): Called with the batch's labels,
+            (B, ) int64, before the batch goes through the model (for
+            forward hooks that sort what they see by class).
 
     Returns:
         tuple: ``(experts, ensemble, labels)``: (M, N, C) float32 array or
@@ -175,13 +182,15 @@ def collect_logits(model, dataloader, per_expert: bool = False,
     experts, ensemble, labels = [], [], []
     for data in dataloader:
         data = model.data_preprocessor(data, False)
+        labels.append(
+            torch.cat([s.gt_label.reshape(-1)[:1]
+                       for s in data['data_samples']]).cpu().long())
+        if before_batch is not None:
+            before_batch(labels[-1])
         feats = model.extract_feat(data['inputs'].to(device))
         ensemble.append(model.head(feats).float().cpu())
         if per_expert:
             experts.append(model.head.expert_logits(feats).float().cpu())
-        labels.append(
-            torch.cat([s.gt_label.reshape(-1)[:1]
-                       for s in data['data_samples']]).cpu())
     if not labels:
         raise ValueError('the test dataloader is empty')
     return (torch.cat(experts, dim=1).numpy() if per_expert else None,
