@@ -1,7 +1,8 @@
 # Copyright (c) shike-mm contributors. All rights reserved.
 """BatchNorm statistics per shot group, and accuracy with them re-estimated.
 
-For each checkpoint, on the config's test set:
+For each checkpoint, on the config's test set (``--split val``: its
+validation set):
 
 - top-1 and many / medium / few-shot accuracy as validated, with the
   running statistics stored in the checkpoint;
@@ -55,6 +56,11 @@ def parse_args(argv=None):
         action='store_true',
         help='only the stored statistics (no pass over the training set)')
     parser.add_argument(
+        '--split',
+        choices=['test', 'val'],
+        default='test',
+        help='evaluate on test_dataloader (default) or val_dataloader')
+    parser.add_argument(
         '--seed',
         type=int,
         default=0,
@@ -90,10 +96,12 @@ def build_loader(cfg, key: str, seed: Optional[int] = None):
 
 
 def measure(cfg, checkpoint: str, device: str, reestimate: bool,
-            many_shot_thr: int, few_shot_thr: int, seed: int) -> dict:
-    """The numbers of one checkpoint (see the module docstring)."""
+            many_shot_thr: int, few_shot_thr: int, seed: int,
+            split: str = 'test') -> dict:
+    """The numbers of one checkpoint (see the module docstring) on
+    ``{split}_dataloader``."""
     model = build_model(cfg, checkpoint, device)
-    test_loader = build_loader(cfg, 'test_dataloader')
+    test_loader = build_loader(cfg, f'{split}_dataloader')
     stats = BNGroupStatistics(model)
     try:
         _, logits, labels = collect_logits(
@@ -128,15 +136,15 @@ def main(argv=None):
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     results = [
         measure(cfg, path, device, not args.no_reestimate,
-                args.many_shot_thr, args.few_shot_thr, args.seed)
+                args.many_shot_thr, args.few_shot_thr, args.seed, args.split)
         for path in args.checkpoints
     ]
-    print('Test accuracy (%) with the stored and with the re-estimated '
-          'BN statistics:')
+    print(f'Accuracy (%) on the {args.split} set with the stored and with '
+          f'the re-estimated BN statistics:')
     print(format_table(*accuracy_rows(results)))
     print()
-    print('Fit of the stored BN statistics to the test images of each '
-          'group (mean over channels, then layers):')
+    print(f'Fit of the stored BN statistics to the {args.split} images '
+          f'of each group (mean over channels, then layers):')
     print(format_table(*fit_rows(results)))
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

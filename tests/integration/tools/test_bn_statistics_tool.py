@@ -64,7 +64,7 @@ def test_accuracy_stored_and_reestimated(tiny, tmp_path, name):
     out = tmp_path / 'bn.json'
     run = run_tool(TOOL, [cfg, ckpt, '--device', 'cpu', '--out', out])
     assert run.exit_code == 0, run
-    rows = parse_table(run.output, 'Test accuracy (%)')
+    rows = parse_table(run.output, 'Accuracy (%) on the test set')
     assert rows[0] == ['checkpoint', 'epoch', 'top1 stored', 'many stored',
                        'medium stored', 'few stored', 'top1 re-est.',
                        'many re-est.', 'medium re-est.', 'few re-est.']
@@ -97,8 +97,18 @@ def test_no_reestimate_and_bad_input(tiny, tmp_path):
     cfg, ckpt = tiny['baseline']
     run = run_tool(TOOL, [cfg, ckpt, '--no-reestimate', '--device', 'cpu'])
     assert run.exit_code == 0, run
-    rows = parse_table(run.output, 'Test accuracy (%)')
+    rows = parse_table(run.output, 'Accuracy (%) on the test set')
     assert rows[1][6:] == ['n/a'] * 4
+    # --split val reads val_dataloader: here the test loader under that name
+    with_val = tmp_path / 'with_val.py'
+    with_val.write_text(f"_base_ = ['{cfg}']\n"
+                        "val_dataloader = {{_base_.test_dataloader}}\n")
+    val = run_tool(TOOL, [str(with_val), ckpt, '--no-reestimate', '--split',
+                          'val', '--device', 'cpu'])
+    assert val.exit_code == 0, val
+    assert parse_table(val.output, 'Accuracy (%) on the val set') == rows
+    no_val = run_tool(TOOL, [cfg, ckpt, '--split', 'val'])
+    assert str(no_val.error) == "'the config has no val_dataloader'"
     missing = tmp_path / 'epoch_9.pth'
     bad = run_tool(TOOL, [cfg, ckpt, str(missing)])
     assert isinstance(bad.error, FileNotFoundError)
