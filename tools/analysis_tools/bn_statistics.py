@@ -134,11 +134,18 @@ def main(argv=None):
             raise FileNotFoundError(f'checkpoint file not found: {path}')
     cfg = load_config(args.config, args.cfg_options)
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    results = [
-        measure(cfg, path, device, not args.no_reestimate,
-                args.many_shot_thr, args.few_shot_thr, args.seed, args.split)
-        for path in args.checkpoints
-    ]
+    results = []
+    for i, path in enumerate(args.checkpoints, 1):
+        results.append(
+            measure(cfg, path, device, not args.no_reestimate,
+                    args.many_shot_thr, args.few_shot_thr, args.seed,
+                    args.split))
+        re_est = results[-1]['reestimated']
+        print(f'[{i}/{len(args.checkpoints)}] {path}: top-1 '
+              f'{results[-1]["stored"]["top1"]:.2f} stored' +
+              (f', {re_est["top1"]:.2f} re-estimated' if re_est else ''),
+              flush=True)
+    print()
     print(f'Accuracy (%) on the {args.split} set with the stored and with '
           f'the re-estimated BN statistics:')
     print(format_table(*accuracy_rows(results)))

@@ -65,6 +65,9 @@ def test_accuracy_stored_and_reestimated(tiny, tmp_path, name):
     run = run_tool(TOOL, [cfg, ckpt, '--device', 'cpu', '--out', out])
     assert run.exit_code == 0, run
     rows = parse_table(run.output, 'Accuracy (%) on the test set')
+    progress = f'[1/1] {ckpt}: top-1 {rows[1][2]} stored, {rows[1][6]} ' \
+        're-estimated'
+    assert progress in run.output.splitlines()
     assert rows[0] == ['checkpoint', 'epoch', 'top1 stored', 'many stored',
                        'medium stored', 'few stored', 'top1 re-est.',
                        'many re-est.', 'medium re-est.', 'few re-est.']
