@@ -17,8 +17,8 @@ separate these effects:
   average of the per-batch statistics over one pass of the training
   loader with the weights fixed (:func:`reestimate_bn_statistics`, the
   cumulative average of ``torch.optim.swa_utils.update_bn``; "precise BN"
-  in mmpretrain's ``PreciseBNHook``). Accuracy that recovers after it was
-  lost to stale statistics, not to the weights.
+  in mmpretrain's ``PreciseBNHook``). Accuracy that comes back with them
+  had been lost to stale statistics, not to the weights.
 """
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
