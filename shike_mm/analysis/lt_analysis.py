@@ -150,6 +150,27 @@ def run_class_counts(cfg: Config, checkpoint: str,
             'the training set of the config')
 
 
+def build_dataloader(cfg: Config, key: str, seed: Optional[int] = None,
+                     name: str = 'the config'):
+    """``cfg[key]`` (a dataloader config) built by mmengine's Runner, in
+    this process (no persistent workers).
+
+    Args:
+        cfg (Config): The config.
+        key (str): e.g. ``'test_dataloader'``.
+        seed (int, optional): Seed of the sampler's order and the workers.
+        name (str): How the error names the config.
+    """
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    if key not in cfg:
+        raise KeyError(f'{name} has no {key}')
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    loader_cfg = cfg[key].copy()
+    loader_cfg['persistent_workers'] = False
+    return Runner.build_dataloader(loader_cfg, seed=seed)
+
+
 @torch.no_grad()
 def collect_logits(model,
                    dataloader,
@@ -222,7 +243,6 @@ def load_logits(config: str,
     Returns:
         Logits
     """
-    from mmengine.runner import Runner
     if device is None:
         device = 'cuda' if torch.cuda.is_available() else 'cpu'
     cfg = load_config(config, cfg_options)
@@ -231,11 +251,7 @@ def load_logits(config: str,
         raise ValueError(
             f'--per-expert needs a multi-expert head (ExpertLogitsHead); '
             f'{config} has {type(model.head).__name__}, a single path')
-    if 'test_dataloader' not in cfg:
-        raise KeyError(f'{config} has no test_dataloader')
-    loader_cfg = cfg.test_dataloader.copy()
-    loader_cfg['persistent_workers'] = False
-    loader = Runner.build_dataloader(loader_cfg)
+    loader = build_dataloader(cfg, 'test_dataloader', name=config)
     experts, ensemble, labels = collect_logits(model, loader, per_expert,
                                                device)
     counts, _ = run_class_counts(cfg, checkpoint, ensemble.shape[1])

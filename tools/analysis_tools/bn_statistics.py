@@ -40,9 +40,9 @@ from shike_mm.analysis.bn_statistics import (BNGroupStatistics, accuracy_rows,
                                              fit_rows, group_accuracy,
                                              reestimate_bn_statistics)
 from shike_mm.analysis.cli import add_common_args, tool_parser
-from shike_mm.analysis.lt_analysis import (build_model, collect_logits,
-                                           format_table, load_config,
-                                           run_class_counts)
+from shike_mm.analysis.lt_analysis import (build_dataloader, build_model,
+                                           collect_logits, format_table,
+                                           load_config, run_class_counts)
 from shike_mm.structures import shot_groups
 
 
@@ -84,24 +84,11 @@ def checkpoint_epoch(checkpoint: str) -> Optional[int]:
     return int(match.group(1)) if match else None
 
 
-def build_loader(cfg, key: str, seed: Optional[int] = None):
-    """``cfg[key]`` (a dataloader config) built by mmengine's Runner, in
-    this process (no persistent workers)."""
-    from mmengine.runner import Runner
-    if key not in cfg:
-        raise KeyError(f'the config has no {key}')
-    loader_cfg = cfg[key].copy()
-    loader_cfg['persistent_workers'] = False
-    return Runner.build_dataloader(loader_cfg, seed=seed)
-
-
-def measure(cfg, checkpoint: str, device: str, reestimate: bool,
-            many_shot_thr: int, few_shot_thr: int, seed: int,
-            split: str = 'test') -> dict:
+def measure(cfg, checkpoint: str, device: str, test_loader,
+            train_loader, many_shot_thr: int, few_shot_thr: int) -> dict:
     """The numbers of one checkpoint (see the module docstring) on
-    ``{split}_dataloader``."""
+    ``test_loader``; ``train_loader`` None: no re-estimation."""
     model = build_model(cfg, checkpoint, device)
-    test_loader = build_loader(cfg, f'{split}_dataloader')
     stats = BNGroupStatistics(model)
     try:
         _, logits, labels = collect_logits(
@@ -118,8 +105,7 @@ def measure(cfg, checkpoint: str, device: str, reestimate: bool,
         stored=group_accuracy(logits, labels, in_group),
         fit=stats.fit(in_group),
         reestimated=None)
-    if reestimate:
-        train_loader = build_loader(cfg, 'train_dataloader', seed=seed)
+    if train_loader is not None:
         result['reestimate_batches'] = reestimate_bn_statistics(
             model, train_loader, device)
         _, logits, labels = collect_logits(model, test_loader, device=device)
@@ -134,12 +120,16 @@ def main(argv=None):
             raise FileNotFoundError(f'checkpoint file not found: {path}')
     cfg = load_config(args.config, args.cfg_options)
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    # built once, iterated once or twice per checkpoint (the sampler's
+    # seeded order is the same on every pass)
+    test_loader = build_dataloader(cfg, f'{args.split}_dataloader')
+    train_loader = None if args.no_reestimate else build_dataloader(
+        cfg, 'train_dataloader', seed=args.seed)
     results = []
     for i, path in enumerate(args.checkpoints, 1):
         results.append(
-            measure(cfg, path, device, not args.no_reestimate,
-                    args.many_shot_thr, args.few_shot_thr, args.seed,
-                    args.split))
+            measure(cfg, path, device, test_loader, train_loader,
+                    args.many_shot_thr, args.few_shot_thr))
         re_est = results[-1]['reestimated']
         print(f'[{i}/{len(args.checkpoints)}] {path}: top-1 '
               f'{results[-1]["stored"]["top1"]:.2f} stored' +
